@@ -1,0 +1,1 @@
+"""External providers: one module per provider behind one small Protocol per capability."""
