@@ -1,0 +1,1 @@
+"""The ``clinic-billing`` command: the desktop app with no subcommand, headless services otherwise."""

@@ -1,0 +1,50 @@
+"""What every service needs, built once at start: database, clock, paths, secrets."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.clock import Clock, SystemClock
+from app.db.engine import Database
+from app.db.migrate import upgrade_to_head
+from app.paths import AppPaths, app_paths
+from app.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    db: Database
+    paths: AppPaths
+    clock: Clock = field(default_factory=SystemClock)
+    secrets: SecretStore | None = None
+
+    @classmethod
+    def open(cls, db_url: str | Path | None = None, *, clock: Clock | None = None, migrate: bool = True,
+             paths: AppPaths | None = None) -> AppContext:
+        """Open the database (default: the SQLite file in the user's data folder), back up, upgrade to head."""
+        paths = (paths or app_paths()).ensure()
+        db = Database(db_url or paths.default_db)
+        ctx = cls(db=db, paths=paths, clock=clock or SystemClock(),
+                  secrets=SecretStore.from_environment(paths.data))
+        if migrate and upgrade_to_head(db, backup_dir=paths.backups, now=ctx.clock.now()):
+            log.info("database %s upgraded to the newest schema", db.display_name)
+        return ctx
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a service changed, so views refresh from the record instead of guessing (Anki's OpChanges)."""
+
+    entities: frozenset[str]
+    message: str = ""
+
+    @classmethod
+    def of(cls, *entities: str, message: str = "") -> Changes:
+        return cls(frozenset(entities), message)

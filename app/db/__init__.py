@@ -1,0 +1,1 @@
+"""Database: typed SQLAlchemy 2 models, engine factory, units of work. Schema changes only via Alembic."""

@@ -1,0 +1,15 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+
+from app.db.models.base import Base
+from app.db.models.billing import Charge, Dispute, Encounter, Invoice, Payment, Refund, Shift
+from app.db.models.claims import Artefact, Claim, ClaimLine, Remittance, RemittanceLine, SettlementRun
+from app.db.models.ops import AuditEvent, JournalEntry, JournalLine, OutboxMessage, Setting, Task
+from app.db.models.payouts import BankLine, Payout, PayoutLine
+from app.db.models.people import Clinic, Patient, Payer, Practitioner, User
+
+__all__ = [
+    "Artefact", "AuditEvent", "BankLine", "Base", "Charge", "Claim", "ClaimLine", "Clinic", "Dispute",
+    "Encounter", "Invoice", "JournalEntry", "JournalLine", "OutboxMessage", "Patient", "Payer", "Payment",
+    "Payout", "PayoutLine", "Practitioner", "Refund", "Remittance", "RemittanceLine", "Setting",
+    "SettlementRun", "Shift", "Task", "User",
+]

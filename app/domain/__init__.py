@@ -1,0 +1,1 @@
+"""Domain vocabulary shared by services: statuses, roles, transitions."""

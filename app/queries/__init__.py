@@ -1,0 +1,1 @@
+"""Read-side services for the views: filtered, sorted, paged queries returning plain rows."""
