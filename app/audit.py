@@ -59,10 +59,34 @@ def snapshot(obj: object | None) -> dict[str, Any] | None:
     return {col.key: _jsonable(getattr(obj, col.key)) for col in mapper.column_attrs}
 
 
-def _digest(event_id: int, occurred_at: str, actor: str, action: str, entity_type: str, entity_id: str,
-            before_json: str, after_json: str, reason: str, prev_hash: str) -> str:
-    body = json.dumps([event_id, occurred_at, actor, action, entity_type, entity_id, before_json, after_json,
-                       reason, prev_hash], separators=(",", ":"), ensure_ascii=False)
+def _digest(
+    event_id: int,
+    occurred_at: str,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before_json: str,
+    after_json: str,
+    reason: str,
+    prev_hash: str,
+) -> str:
+    body = json.dumps(
+        [
+            event_id,
+            occurred_at,
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            before_json,
+            after_json,
+            reason,
+            prev_hash,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -70,9 +94,17 @@ def _iso(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
-def record(session: Session, clock: Clock, actor: Actor, action: str, entity_type: str, entity_id: object,
-           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-           reason: str = "") -> AuditEvent:
+def record(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
     """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
@@ -82,11 +114,31 @@ def record(session: Session, clock: Clock, actor: Actor, action: str, entity_typ
     before_json = json.dumps(before, sort_keys=True, default=str)
     after_json = json.dumps(after, sort_keys=True, default=str)
     event_id = prev_id + 1
-    digest = _digest(event_id, _iso(now), actor.username, action, entity_type, str(entity_id), before_json,
-                     after_json, reason, prev_hash)
-    event = AuditEvent(id=event_id, occurred_at=now, actor=actor.username, action=action, entity_type=entity_type,
-                       entity_id=str(entity_id), before_json=before_json, after_json=after_json, reason=reason,
-                       prev_hash=prev_hash, hash=digest)
+    digest = _digest(
+        event_id,
+        _iso(now),
+        actor.username,
+        action,
+        entity_type,
+        str(entity_id),
+        before_json,
+        after_json,
+        reason,
+        prev_hash,
+    )
+    event = AuditEvent(
+        id=event_id,
+        occurred_at=now,
+        actor=actor.username,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before_json=before_json,
+        after_json=after_json,
+        reason=reason,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
     session.add(event)
     head = session.get(Setting, HEAD_KEY)
     head_value = json.dumps({"id": event_id, "hash": digest})
@@ -120,9 +172,21 @@ def verify(session: Session) -> ChainReport:
         if ev.id != prev_id + 1:
             return ChainReport(False, checked, prev_id + 1, f"event {prev_id + 1} is missing (deleted?)")
         if ev.prev_hash != prev_hash:
-            return ChainReport(False, checked, ev.id, "does not follow the previous event (a row was removed or replaced)")
-        expected = _digest(ev.id, _iso(ev.occurred_at), ev.actor, ev.action, ev.entity_type, ev.entity_id,
-                           ev.before_json, ev.after_json, ev.reason, ev.prev_hash)
+            return ChainReport(
+                False, checked, ev.id, "does not follow the previous event (a row was removed or replaced)"
+            )
+        expected = _digest(
+            ev.id,
+            _iso(ev.occurred_at),
+            ev.actor,
+            ev.action,
+            ev.entity_type,
+            ev.entity_id,
+            ev.before_json,
+            ev.after_json,
+            ev.reason,
+            ev.prev_hash,
+        )
         if expected != ev.hash:
             return ChainReport(False, checked, ev.id, "its content was changed after it was written")
         prev_id, prev_hash, checked = ev.id, ev.hash, checked + 1
@@ -130,8 +194,12 @@ def verify(session: Session) -> ChainReport:
     if head is not None:
         recorded = json.loads(head.value_json)
         if recorded.get("id") != prev_id or recorded.get("hash") != prev_hash:
-            return ChainReport(False, checked, prev_id + 1,
-                               f"the newest event(s) after {prev_id} were deleted (chain head says {recorded.get('id')})")
+            return ChainReport(
+                False,
+                checked,
+                prev_id + 1,
+                f"the newest event(s) after {prev_id} were deleted (chain head says {recorded.get('id')})",
+            )
     elif checked:
         return ChainReport(False, checked, None, "the chain head record is missing")
     return ChainReport(True, checked)

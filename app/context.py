@@ -23,13 +23,18 @@ class AppContext:
     secrets: SecretStore | None = None
 
     @classmethod
-    def open(cls, db_url: str | Path | None = None, *, clock: Clock | None = None, migrate: bool = True,
-             paths: AppPaths | None = None) -> AppContext:
+    def open(
+        cls,
+        db_url: str | Path | None = None,
+        *,
+        clock: Clock | None = None,
+        migrate: bool = True,
+        paths: AppPaths | None = None,
+    ) -> AppContext:
         """Open the database (default: the SQLite file in the user's data folder), back up, upgrade to head."""
         paths = (paths or app_paths()).ensure()
         db = Database(db_url or paths.default_db)
-        ctx = cls(db=db, paths=paths, clock=clock or SystemClock(),
-                  secrets=SecretStore.from_environment(paths.data))
+        ctx = cls(db=db, paths=paths, clock=clock or SystemClock(), secrets=SecretStore.from_environment(paths.data))
         if migrate and upgrade_to_head(db, backup_dir=paths.backups, now=ctx.clock.now()):
             log.info("database %s upgraded to the newest schema", db.display_name)
         return ctx

@@ -31,8 +31,12 @@ def mark(db: Database, clock: Clock, provider: str, online: bool, detail: str = 
     with db.unit_of_work() as s:
         row = s.get(Setting, PREFIX + provider)
         previous = json.loads(row.value_json) if row else {}
-        value = {"online": online, "checked_at": now.isoformat(), "detail": detail[:300],
-                 "last_ok_at": now.isoformat() if online else previous.get("last_ok_at")}
+        value = {
+            "online": online,
+            "checked_at": now.isoformat(),
+            "detail": detail[:300],
+            "last_ok_at": now.isoformat() if online else previous.get("last_ok_at"),
+        }
         if row is None:
             s.add(Setting(key=PREFIX + provider, value_json=json.dumps(value), updated_at=now))
         else:
@@ -44,7 +48,13 @@ def all_health(session: Session) -> list[ProviderHealth]:
     out = []
     for row in session.scalars(select(Setting).where(Setting.key.startswith(PREFIX)).order_by(Setting.key)):
         v = json.loads(row.value_json)
-        out.append(ProviderHealth(row.key[len(PREFIX):], bool(v["online"]), datetime.fromisoformat(v["checked_at"]),
-                                  datetime.fromisoformat(v["last_ok_at"]) if v.get("last_ok_at") else None,
-                                  v.get("detail", "")))
+        out.append(
+            ProviderHealth(
+                row.key[len(PREFIX) :],
+                bool(v["online"]),
+                datetime.fromisoformat(v["checked_at"]),
+                datetime.fromisoformat(v["last_ok_at"]) if v.get("last_ok_at") else None,
+                v.get("detail", ""),
+            )
+        )
     return out

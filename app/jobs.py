@@ -41,17 +41,29 @@ def sla_check(ctx: AppContext) -> str:
     with ctx.db.unit_of_work() as s:
         hours = int(get_setting(s, "claims.sla_hours"))
         cutoff = now - timedelta(hours=hours)
-        late = s.scalars(select(Claim).where(Claim.status.in_([ClaimStatus.SUBMITTED, ClaimStatus.ACKNOWLEDGED]))
-                         .where(Claim.submitted_at < cutoff)).all()
+        late = s.scalars(
+            select(Claim)
+            .where(Claim.status.in_([ClaimStatus.SUBMITTED, ClaimStatus.ACKNOWLEDGED]))
+            .where(Claim.submitted_at < cutoff)
+        ).all()
         for c in late:
             assert c.submitted_at is not None
             waited = int((now - c.submitted_at).total_seconds() // 3600)
-            open_task(s, ctx.clock, SYSTEM, kind="claim_sla_breach", owner_role="manager",
-                      title=f"{c.number}: no adjudication after {waited} h",
-                      detail=f"Submitted {c.submitted_at:%d %b %Y %H:%M} UTC, insurer ref {c.insurer_ref or 'none yet'}.",
-                      recommended_fix="Chase the insurer quoting the claim number and insurer reference.",
-                      priority=TaskPriority.URGENT, due_at=now, entity_type="claim", entity_id=c.id,
-                      dedupe_key=f"claim-sla:{c.id}")
+            open_task(
+                s,
+                ctx.clock,
+                SYSTEM,
+                kind="claim_sla_breach",
+                owner_role="manager",
+                title=f"{c.number}: no adjudication after {waited} h",
+                detail=f"Submitted {c.submitted_at:%d %b %Y %H:%M} UTC, insurer ref {c.insurer_ref or 'none yet'}.",
+                recommended_fix="Chase the insurer quoting the claim number and insurer reference.",
+                priority=TaskPriority.URGENT,
+                due_at=now,
+                entity_type="claim",
+                entity_id=c.id,
+                dedupe_key=f"claim-sla:{c.id}",
+            )
     return f"{len(late)} claim(s) past {hours} h without adjudication"
 
 

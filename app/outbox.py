@@ -44,19 +44,42 @@ ResultHook = Callable[[Session, Clock, OutboxMessage, Mapping[str, Any]], None]
 FailureHook = Callable[[Session, Clock, OutboxMessage, str], None]
 
 
-def enqueue(session: Session, clock: Clock, actor: Actor, *, kind: str, provider: str,
-            payload: Mapping[str, Any], idempotency_key: str) -> OutboxMessage:
+def enqueue(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    kind: str,
+    provider: str,
+    payload: Mapping[str, Any],
+    idempotency_key: str,
+) -> OutboxMessage:
     """Queue an outgoing action in the caller's transaction. The same key twice returns the first message."""
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
-    msg = OutboxMessage(idempotency_key=idempotency_key, kind=kind, provider=provider,
-                        payload_json=json.dumps(payload, sort_keys=True, default=str), status=OutboxStatus.PENDING,
-                        attempts=0, next_attempt_at=clock.now(), created_at=clock.now())
+    msg = OutboxMessage(
+        idempotency_key=idempotency_key,
+        kind=kind,
+        provider=provider,
+        payload_json=json.dumps(payload, sort_keys=True, default=str),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
     session.add(msg)
     session.flush()
-    record(session, clock, actor, "outbox.enqueue", "outbox_message", msg.id, None,
-           {"kind": kind, "provider": provider, "key": idempotency_key})
+    record(
+        session,
+        clock,
+        actor,
+        "outbox.enqueue",
+        "outbox_message",
+        msg.id,
+        None,
+        {"kind": kind, "provider": provider, "key": idempotency_key},
+    )
     return msg
 
 
@@ -86,23 +109,38 @@ class Route:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, clock: Clock, routes: Mapping[str, Route], *, lease: timedelta = timedelta(minutes=5),
-                 max_attempts: int = 10, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        routes: Mapping[str, Route],
+        *,
+        lease: timedelta = timedelta(minutes=5),
+        max_attempts: int = 10,
+        rng: random.Random | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.routes = routes
         self.lease = lease
         self.max_attempts = max_attempts
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.rng = rng or random.Random()
 
     def _lease_due(self, limit: int, kinds: set[str] | None) -> list[int]:
         now = self.clock.now()
         with self.db.unit_of_work() as s:
-            q = (select(OutboxMessage)
-                 .where(OutboxMessage.next_attempt_at <= now)
-                 .where(or_(OutboxMessage.status == OutboxStatus.PENDING,
-                            (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until < now)))
-                 .order_by(OutboxMessage.id).limit(limit))
+            q = (
+                select(OutboxMessage)
+                .where(OutboxMessage.next_attempt_at <= now)
+                .where(
+                    or_(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until < now),
+                    )
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
             if kinds:
                 q = q.where(OutboxMessage.kind.in_(kinds))
             if s.get_bind().dialect.name == "postgresql":
@@ -164,8 +202,16 @@ class Dispatcher:
             msg.sent_at = self.clock.now()
             msg.claimed_until = None
             msg.last_error = ""
-            record(s, self.clock, SYSTEM, "outbox.sent", "outbox_message", msg.id, None,
-                   {"kind": msg.kind, "key": msg.idempotency_key, "result": result})
+            record(
+                s,
+                self.clock,
+                SYSTEM,
+                "outbox.sent",
+                "outbox_message",
+                msg.id,
+                None,
+                {"kind": msg.kind, "key": msg.idempotency_key, "result": result},
+            )
             if route.on_sent is not None:
                 route.on_sent(s, self.clock, msg, result)
 
@@ -189,12 +235,30 @@ class Dispatcher:
             msg.status = advance("Outbox message", msg.status, OutboxStatus.DEAD)
             msg.last_error = error[:1000]
             msg.claimed_until = None
-            record(s, self.clock, SYSTEM, "outbox.failed", "outbox_message", msg.id, None,
-                   {"kind": msg.kind, "key": msg.idempotency_key, "error": error})
-            open_task(s, self.clock, SYSTEM, kind="outbox_failed", title=f"Could not send {msg.kind} ({msg.provider})",
-                      detail=error, owner_role=route.owner_role if route else "admin", priority=TaskPriority.HIGH,
-                      recommended_fix="Check the provider's settings and credentials, fix the cause, then press Retry.",
-                      entity_type="outbox_message", entity_id=msg.id, dedupe_key=f"outbox:{msg.id}")
+            record(
+                s,
+                self.clock,
+                SYSTEM,
+                "outbox.failed",
+                "outbox_message",
+                msg.id,
+                None,
+                {"kind": msg.kind, "key": msg.idempotency_key, "error": error},
+            )
+            open_task(
+                s,
+                self.clock,
+                SYSTEM,
+                kind="outbox_failed",
+                title=f"Could not send {msg.kind} ({msg.provider})",
+                detail=error,
+                owner_role=route.owner_role if route else "admin",
+                priority=TaskPriority.HIGH,
+                recommended_fix="Check the provider's settings and credentials, fix the cause, then press Retry.",
+                entity_type="outbox_message",
+                entity_id=msg.id,
+                dedupe_key=f"outbox:{msg.id}",
+            )
             if route is not None and route.on_failed is not None:
                 route.on_failed(s, self.clock, msg, error)
 
@@ -211,8 +275,14 @@ def retry_dead(db: Database, clock: Clock, actor: Actor, msg_id: int) -> None:
 
 
 def queued_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        )
+        or 0
+    )
 
 
 def last_sent_at(session: Session, provider: str | None = None) -> datetime | None:

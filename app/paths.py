@@ -48,5 +48,7 @@ def app_paths() -> AppPaths:
     if home:
         root = Path(home)
         return AppPaths(data=root, logs=root / "logs")
-    return AppPaths(data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
-                    logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
+    return AppPaths(
+        data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+    )

@@ -28,8 +28,8 @@ def build_routes(ctx: AppContext) -> dict[str, Route]:
         url = webhook
 
         def send_webhook(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-            with make_client(url) as client, translate_errors("staff webhook"):
-                resp = client.post("", json=dict(payload), headers={"Idempotency-Key": key})
+            with make_client("") as client, translate_errors("staff webhook"):
+                resp = client.post(url, json=dict(payload), headers={"Idempotency-Key": key})
                 resp.raise_for_status()
                 return {"status": resp.status_code, "body": resp.text[:200]}
 

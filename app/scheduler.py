@@ -44,6 +44,12 @@ def build_scheduler(ctx: AppContext) -> BackgroundScheduler:
         schedules: dict[str, dict[str, Any]] = get_setting(s, "schedules") or {}
     for sched in DEFAULT_SCHEDULES:
         spec = schedules.get(sched.job) or {"trigger": sched.trigger, **sched.args}
-        scheduler.add_job("app.jobs:scheduled_job", trigger=make_trigger(spec), args=[sched.job, ctx.db.url],
-                          id=sched.job, name=sched.description, replace_existing=True)
+        scheduler.add_job(
+            "app.jobs:scheduled_job",
+            trigger=make_trigger(spec),
+            args=[sched.job, ctx.db.url],
+            id=sched.job,
+            name=sched.description,
+            replace_existing=True,
+        )
     return scheduler

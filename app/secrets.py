@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import keyring
 from cryptography.fernet import Fernet, InvalidToken
@@ -23,13 +23,13 @@ from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 from app.errors import ConfigurationError, SecretStoreUnavailable
 
 SERVICE = "ClinicBillingDesk"
-PASSPHRASE_ENV = "CLINIC_BILLING_SECRETS_PASSPHRASE"
+PASSPHRASE_ENV = "CLINIC_BILLING_SECRETS_PASSPHRASE"  # noqa: S105 - a variable name
 
 
 class RedactingFilter(logging.Filter):
     """Masks every known secret value in log messages and their arguments."""
 
-    _secrets: set[str] = set()
+    _secrets: ClassVar[set[str]] = set()
     _lock = threading.Lock()
 
     @classmethod
@@ -137,7 +137,8 @@ class SecretStore:
             raise SecretStoreUnavailable(
                 "No keyring is available on this computer, so credentials cannot be stored safely. "
                 "In Settings → Credentials choose 'Encrypted file' and set a passphrase "
-                f"(or set {PASSPHRASE_ENV} for the command line).")
+                f"(or set {PASSPHRASE_ENV} for the command line)."
+            )
         return self._backend or keyring.get_keyring()
 
     def set(self, name: str, value: str) -> None:

@@ -25,12 +25,25 @@ class Schedule:
 
 
 DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
-    Schedule("insurer_sftp_poll", "SFTP insurers: send queued claims, collect acknowledgements and remittances",
-             "cron", {"hour": "6-22", "minute": 0, "timezone": "Europe/London"}),
-    Schedule("insurer_portal_nightly", "Portal insurers: nightly queue", "cron",
-             {"hour": 23, "minute": 30, "timezone": "Europe/London"}),
+    Schedule(
+        "insurer_sftp_poll",
+        "SFTP insurers: send queued claims, collect acknowledgements and remittances",
+        "cron",
+        {"hour": "6-22", "minute": 0, "timezone": "Europe/London"},
+    ),
+    Schedule(
+        "insurer_portal_nightly",
+        "Portal insurers: nightly queue",
+        "cron",
+        {"hour": 23, "minute": 30, "timezone": "Europe/London"},
+    ),
     Schedule("classpass_catch_up", "ClassPass payouts (catch-up for the webhook)", "interval", {"hours": 1}),
-    Schedule("treatwell_daily", "Treatwell settlement download", "cron", {"hour": 5, "minute": 0, "timezone": "UTC"}),
+    Schedule(
+        "treatwell_daily",
+        "Treatwell settlement download",
+        "cron",
+        {"hour": 5, "minute": 0, "timezone": "UTC"},
+    ),
     Schedule("stripe_poll", "Stripe takings, payouts and disputes", "interval", {"hours": 2}),
     Schedule("square_poll", "Square takings, payouts and disputes", "interval", {"hours": 1}),
     Schedule("sla_check", "Claims without adjudication after 48 h", "interval", {"hours": 1}),

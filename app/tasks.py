@@ -32,14 +32,38 @@ class TaskRow:
 
 
 def _row(t: Task) -> TaskRow:
-    return TaskRow(t.id, t.kind, t.title, t.detail, t.recommended_fix, t.priority, t.owner_role, t.due_at, t.status,
-                   t.entity_type, t.entity_id, t.created_at)
+    return TaskRow(
+        t.id,
+        t.kind,
+        t.title,
+        t.detail,
+        t.recommended_fix,
+        t.priority,
+        t.owner_role,
+        t.due_at,
+        t.status,
+        t.entity_type,
+        t.entity_id,
+        t.created_at,
+    )
 
 
-def open_task(session: Session, clock: Clock, actor: Actor, *, kind: str, title: str, owner_role: str,
-              detail: str = "", recommended_fix: str = "", priority: TaskPriority = TaskPriority.NORMAL,
-              due_at: datetime | None = None, entity_type: str = "", entity_id: int | None = None,
-              dedupe_key: str | None = None) -> Task:
+def open_task(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    kind: str,
+    title: str,
+    owner_role: str,
+    detail: str = "",
+    recommended_fix: str = "",
+    priority: TaskPriority = TaskPriority.NORMAL,
+    due_at: datetime | None = None,
+    entity_type: str = "",
+    entity_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Task:
     """Open a task, or return the open one with the same ``dedupe_key`` (one task per cause)."""
     if dedupe_key:
         existing = session.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
@@ -49,17 +73,29 @@ def open_task(session: Session, clock: Clock, actor: Actor, *, kind: str, title:
                 session.flush()
             else:
                 return existing
-    task = Task(kind=kind, title=title[:200], detail=detail, recommended_fix=recommended_fix, priority=priority,
-                owner_role=owner_role, due_at=due_at, status=TaskStatus.OPEN, entity_type=entity_type,
-                entity_id=entity_id, dedupe_key=dedupe_key, created_at=clock.now())
+    task = Task(
+        kind=kind,
+        title=title[:200],
+        detail=detail,
+        recommended_fix=recommended_fix,
+        priority=priority,
+        owner_role=owner_role,
+        due_at=due_at,
+        status=TaskStatus.OPEN,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        dedupe_key=dedupe_key,
+        created_at=clock.now(),
+    )
     session.add(task)
     session.flush()
     record(session, clock, actor, "task.open", "task", task.id, None, snapshot(task))
     return task
 
 
-def set_task_status(session: Session, clock: Clock, actor: Actor, task_id: int, status: TaskStatus,
-                    reason: str = "") -> TaskRow:
+def set_task_status(
+    session: Session, clock: Clock, actor: Actor, task_id: int, status: TaskStatus, reason: str = ""
+) -> TaskRow:
     task = session.get(Task, task_id)
     if task is None:
         raise NotFound(f"Task {task_id} does not exist.")
@@ -69,12 +105,21 @@ def set_task_status(session: Session, clock: Clock, actor: Actor, task_id: int, 
     return _row(task)
 
 
-_PRIORITY_ORDER = case({TaskPriority.URGENT.value: 0, TaskPriority.HIGH.value: 1, TaskPriority.NORMAL.value: 2,
-                        TaskPriority.LOW.value: 3}, value=Task.priority, else_=4)
+_PRIORITY_ORDER = case(
+    {
+        TaskPriority.URGENT.value: 0,
+        TaskPriority.HIGH.value: 1,
+        TaskPriority.NORMAL.value: 2,
+        TaskPriority.LOW.value: 3,
+    },
+    value=Task.priority,
+    else_=4,
+)
 
 
-def list_open_tasks(session: Session, owner_role: str | None = None, kind: str | None = None,
-                    limit: int = 500) -> list[TaskRow]:
+def list_open_tasks(
+    session: Session, owner_role: str | None = None, kind: str | None = None, limit: int = 500
+) -> list[TaskRow]:
     q = select(Task).where(Task.status.in_([TaskStatus.OPEN, TaskStatus.IN_PROGRESS]))
     if owner_role:
         q = q.where(Task.owner_role == owner_role)

@@ -38,25 +38,50 @@ class Permission(StrEnum):
 
 _ALL = frozenset(Permission)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.FRONT_DESK: frozenset({Permission.VIEW, Permission.PREPARE_CLAIMS, Permission.PROPOSE_REFUND,
-                                Permission.CLOSE_SHIFT}),
-    Role.MANAGER: frozenset({Permission.VIEW, Permission.PREPARE_CLAIMS, Permission.SUBMIT_CLAIMS,
-                             Permission.REVIEW_RISK, Permission.PROPOSE_REFUND, Permission.APPROVE_REFUND,
-                             Permission.CLOSE_SHIFT, Permission.IMPORT_FILES, Permission.APPROVE_WRITEOFF}),
-    Role.FINANCE: frozenset({Permission.VIEW, Permission.SUBMIT_CLAIMS, Permission.PROPOSE_REFUND,
-                             Permission.APPROVE_REFUND, Permission.IMPORT_FILES, Permission.APPROVE_WRITEOFF,
-                             Permission.POST_JOURNALS, Permission.CLOSE_SHIFT}),
+    Role.FRONT_DESK: frozenset(
+        {Permission.VIEW, Permission.PREPARE_CLAIMS, Permission.PROPOSE_REFUND, Permission.CLOSE_SHIFT}
+    ),
+    Role.MANAGER: frozenset(
+        {
+            Permission.VIEW,
+            Permission.PREPARE_CLAIMS,
+            Permission.SUBMIT_CLAIMS,
+            Permission.REVIEW_RISK,
+            Permission.PROPOSE_REFUND,
+            Permission.APPROVE_REFUND,
+            Permission.CLOSE_SHIFT,
+            Permission.IMPORT_FILES,
+            Permission.APPROVE_WRITEOFF,
+        }
+    ),
+    Role.FINANCE: frozenset(
+        {
+            Permission.VIEW,
+            Permission.SUBMIT_CLAIMS,
+            Permission.PROPOSE_REFUND,
+            Permission.APPROVE_REFUND,
+            Permission.IMPORT_FILES,
+            Permission.APPROVE_WRITEOFF,
+            Permission.POST_JOURNALS,
+            Permission.CLOSE_SHIFT,
+        }
+    ),
     Role.ADMIN: _ALL,
 }
 
-ROLE_LABELS: dict[Role, str] = {Role.FRONT_DESK: "Front desk", Role.MANAGER: "Manager", Role.FINANCE: "Finance",
-                                Role.ADMIN: "Administrator"}
+ROLE_LABELS: dict[Role, str] = {
+    Role.FRONT_DESK: "Front desk",
+    Role.MANAGER: "Manager",
+    Role.FINANCE: "Finance",
+    Role.ADMIN: "Administrator",
+}
 
 
 def require(actor: Actor, permission: Permission) -> None:
     if permission not in ROLE_PERMISSIONS[actor.role]:
         raise PermissionDenied(
-            f"{actor.username} ({ROLE_LABELS[actor.role]}) may not {permission.value.replace('_', ' ')}.")
+            f"{actor.username} ({ROLE_LABELS[actor.role]}) may not {permission.value.replace('_', ' ')}."
+        )
 
 
 def hash_secret(secret: str) -> str:
@@ -78,15 +103,23 @@ def _row(u: User) -> UserRow:
     return UserRow(u.id, u.username, u.display_name, u.role, u.active)
 
 
-def create_user(session: Session, clock: Clock, actor: Actor, username: str, display_name: str, role: Role,
-                secret: str) -> UserRow:
+def create_user(
+    session: Session, clock: Clock, actor: Actor, username: str, display_name: str, role: Role, secret: str
+) -> UserRow:
     username = username.strip().lower()
     if not username:
         raise DomainError("A user needs a user name.")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise DomainError(f"There is already a user called {username!r}.")
-    user = User(username=username, display_name=display_name, role=role, secret_hash=hash_secret(secret),
-                active=True, created_at=clock.now(), failed_attempts=0)
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        secret_hash=hash_secret(secret),
+        active=True,
+        created_at=clock.now(),
+        failed_attempts=0,
+    )
     session.add(user)
     session.flush()
     after = snapshot(user) or {}
@@ -109,8 +142,7 @@ def _authenticate(session: Session, clock: Clock, username: str, secret: str) ->
     if user is None or not user.active:
         return "Unknown user or wrong PIN."
     if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
-        return (f"{user.username} is locked after {MAX_FAILED_ATTEMPTS} wrong PINs: "
-                "ask an administrator to reset it.")
+        return f"{user.username} is locked after {MAX_FAILED_ATTEMPTS} wrong PINs: ask an administrator to reset it."
     try:
         _hasher.verify(user.secret_hash, secret)
     except (VerificationError, InvalidHashError):

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit import SYSTEM, verify
-from app.cli.common import UsageError, add_db_option, add_user_option, acting_user, open_context, print_json
+from app.cli.common import UsageError, acting_user, add_db_option, add_user_option, open_context, print_json
 from app.db.engine import Database
-from app.db.models import User
 from app.db.migrate import current_revision, head_revision, upgrade_to_head
+from app.db.models import User
 from app.demo import DEMO_USERS, load_demo
 from app.domain.status import Role
 from app.exports import EXPORTS, export_table

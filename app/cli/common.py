@@ -30,13 +30,21 @@ class UsageError(ClinicBillingError):
 
 def add_db_option(parser: argparse.ArgumentParser, top_level: bool = False) -> None:
     # on subcommands SUPPRESS keeps a --db given before the subcommand from being overwritten by None
-    parser.add_argument("--db", metavar="URL", default=None if top_level else argparse.SUPPRESS,
-                        help="SQLite file path or postgresql:// URL (default: the file in your data folder)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None if top_level else argparse.SUPPRESS,
+        help="SQLite file path or postgresql:// URL (default: the file in your data folder)",
+    )
 
 
 def add_user_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", metavar="NAME", required=True,
-                        help=f"acting user; the PIN is read from {PIN_ENV} or asked for")
+    parser.add_argument(
+        "--user",
+        metavar="NAME",
+        required=True,
+        help=f"acting user; the PIN is read from {PIN_ENV} or asked for",
+    )
 
 
 def open_context(args: argparse.Namespace, migrate: bool = True) -> AppContext:

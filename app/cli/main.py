@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from app import __version__
 from app.cli import admin
@@ -16,7 +17,7 @@ from app.paths import app_paths
 
 log = logging.getLogger("app.cli")
 
-MODULES = (admin,)
+MODULES: tuple[ModuleType, ...] = (admin,)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,11 +26,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="clinic-billing", description="Clinic Billing Desk: claims, payouts, shift close-out, "
-                     "refunds and disputes. With no command, opens the desktop app.")
+    parser = _Parser(
+        prog="clinic-billing",
+        description="Clinic Billing Desk: claims, payouts, shift close-out, "
+        "refunds and disputes. With no command, opens the desktop app.",
+    )
     parser.add_argument("--version", action="version", version=f"clinic-billing {__version__}")
     add_db_option(parser, top_level=True)
-    parser.add_argument("--demo", action="store_true", help="with no command: fill an empty database with demo data first")
+    parser.add_argument(
+        "--demo", action="store_true", help="with no command: fill an empty database with demo data first"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in MODULES:
         module.register(sub)
@@ -71,8 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last line of defence: a clear line on screen, the traceback in the log
         log.exception("unexpected error")
-        print(f"clinic-billing: unexpected error ({type(exc).__name__}: {exc}); details in {paths.logs}",
-              file=sys.stderr)
+        print(
+            f"clinic-billing: unexpected error ({type(exc).__name__}: {exc}); details in {paths.logs}",
+            file=sys.stderr,
+        )
         return 1
 
 

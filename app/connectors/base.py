@@ -94,7 +94,7 @@ class PaymentProcessor(Protocol):
 
     def list_disputes(self, since: datetime, until: datetime) -> list[ProviderDispute]: ...
 
-    def find_refund(self, idempotency_key: str) -> ProviderRefund | None:
+    def find_refund(self, idempotency_key: str, payment_ref: str | None = None) -> ProviderRefund | None:
         """The refund created earlier with this key (kept in the provider's metadata), if any."""
         ...
 
@@ -148,7 +148,9 @@ class InsurerChannel(Protocol):
 
     name: str
 
-    def check_eligibility(self, member_id: str, service_date: date, procedure_codes: list[str]) -> EligibilityResult: ...
+    def check_eligibility(
+        self, member_id: str, service_date: date, procedure_codes: list[str]
+    ) -> EligibilityResult: ...
 
     def submit(self, submission: ClaimSubmission, idempotency_key: str) -> SubmissionReceipt:
         """Send one claim; sending the same key twice must not create a second claim."""

@@ -12,9 +12,13 @@ from app.errors import PermanentError, TransientError
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 
 
-def make_client(base_url: str, *, headers: dict[str, str] | None = None,
-                transport: httpx.BaseTransport | None = None,
-                timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
+def make_client(
+    base_url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> httpx.Client:
     """A sync client with explicit timeouts; tests pass ``transport`` or a loopback base URL."""
     return httpx.Client(base_url=base_url, headers=headers or {}, timeout=timeout, transport=transport)
 

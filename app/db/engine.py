@@ -24,7 +24,7 @@ def normalise_url(url_or_path: str | Path) -> str:
         return f"sqlite:///{Path(text).expanduser().resolve()}"
     for prefix in ("postgres://", "postgresql://"):
         if text.startswith(prefix):
-            return "postgresql+psycopg://" + text[len(prefix):]
+            return "postgresql+psycopg://" + text[len(prefix) :]
     try:
         url = make_url(text)
     except ArgumentError as exc:
@@ -99,8 +99,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # releases the connection (rolled back); loaded objects stay readable
 
     def dispose(self) -> None:
         self.engine.dispose()

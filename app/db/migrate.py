@@ -83,5 +83,11 @@ def downgrade(db: Database, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
-__all__ = ["alembic_config", "backup_sqlite", "current_revision", "downgrade", "head_revision",
-           "upgrade_to_head"]
+__all__ = [
+    "alembic_config",
+    "backup_sqlite",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "upgrade_to_head",
+]

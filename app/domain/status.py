@@ -38,10 +38,14 @@ CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     ClaimStatus.SUBMITTED: frozenset({ClaimStatus.ACKNOWLEDGED, ClaimStatus.REJECTED, *_ADJUDICATED, ClaimStatus.VOID}),
     ClaimStatus.ACKNOWLEDGED: frozenset({ClaimStatus.REJECTED, *_ADJUDICATED, ClaimStatus.VOID}),
     ClaimStatus.REJECTED: frozenset({ClaimStatus.CORRECTED, ClaimStatus.VOID}),
-    ClaimStatus.CORRECTED: frozenset({ClaimStatus.READY, ClaimStatus.NEEDS_REVIEW, ClaimStatus.QUEUED, ClaimStatus.VOID}),
+    ClaimStatus.CORRECTED: frozenset(
+        {ClaimStatus.READY, ClaimStatus.NEEDS_REVIEW, ClaimStatus.QUEUED, ClaimStatus.VOID}
+    ),
     ClaimStatus.PAID: frozenset({ClaimStatus.CLOSED, ClaimStatus.PARTLY_PAID}),  # a reversal can reopen
     ClaimStatus.PARTLY_PAID: frozenset({ClaimStatus.PAID, ClaimStatus.CLOSED, ClaimStatus.DENIED}),
-    ClaimStatus.DENIED: frozenset({ClaimStatus.CLOSED, ClaimStatus.CORRECTED, ClaimStatus.PAID, ClaimStatus.PARTLY_PAID}),
+    ClaimStatus.DENIED: frozenset(
+        {ClaimStatus.CLOSED, ClaimStatus.CORRECTED, ClaimStatus.PAID, ClaimStatus.PARTLY_PAID}
+    ),
     ClaimStatus.CLOSED: frozenset(),
     ClaimStatus.VOID: frozenset(),
 }
@@ -59,7 +63,9 @@ class PaymentStatus(StrEnum):
 PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
     PaymentStatus.PENDING: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED}),
     PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTLY_REFUNDED, PaymentStatus.DISPUTED}),
-    PaymentStatus.PARTLY_REFUNDED: frozenset({PaymentStatus.REFUNDED, PaymentStatus.PARTLY_REFUNDED, PaymentStatus.DISPUTED}),
+    PaymentStatus.PARTLY_REFUNDED: frozenset(
+        {PaymentStatus.REFUNDED, PaymentStatus.PARTLY_REFUNDED, PaymentStatus.DISPUTED}
+    ),
     PaymentStatus.DISPUTED: frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}),
     PaymentStatus.REFUNDED: frozenset(),
     PaymentStatus.FAILED: frozenset(),
@@ -159,8 +165,9 @@ class DisputeStatus(StrEnum):
 
 
 DISPUTE_TRANSITIONS: dict[DisputeStatus, frozenset[DisputeStatus]] = {
-    DisputeStatus.OPEN: frozenset({DisputeStatus.EVIDENCE_SUBMITTED, DisputeStatus.WON, DisputeStatus.LOST,
-                                   DisputeStatus.CORRECTED}),
+    DisputeStatus.OPEN: frozenset(
+        {DisputeStatus.EVIDENCE_SUBMITTED, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.CORRECTED}
+    ),
     DisputeStatus.EVIDENCE_SUBMITTED: frozenset({DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.CORRECTED}),
     DisputeStatus.WON: frozenset(),
     DisputeStatus.LOST: frozenset(),
@@ -176,11 +183,13 @@ class RemittanceStatus(StrEnum):
 
 
 REMITTANCE_TRANSITIONS: dict[RemittanceStatus, frozenset[RemittanceStatus]] = {
-    RemittanceStatus.RECEIVED: frozenset({RemittanceStatus.APPLIED, RemittanceStatus.PARTLY_APPLIED,
-                                          RemittanceStatus.FLAGGED}),
+    RemittanceStatus.RECEIVED: frozenset(
+        {RemittanceStatus.APPLIED, RemittanceStatus.PARTLY_APPLIED, RemittanceStatus.FLAGGED}
+    ),
     RemittanceStatus.PARTLY_APPLIED: frozenset({RemittanceStatus.APPLIED, RemittanceStatus.PARTLY_APPLIED}),
-    RemittanceStatus.FLAGGED: frozenset({RemittanceStatus.RECEIVED, RemittanceStatus.APPLIED,
-                                         RemittanceStatus.PARTLY_APPLIED}),
+    RemittanceStatus.FLAGGED: frozenset(
+        {RemittanceStatus.RECEIVED, RemittanceStatus.APPLIED, RemittanceStatus.PARTLY_APPLIED}
+    ),
     RemittanceStatus.APPLIED: frozenset(),
 }
 

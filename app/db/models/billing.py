@@ -82,7 +82,7 @@ class Shift(Base):
     provider_data_as_of: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic lock for concurrent close-outs
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
 
 class Payment(Base):

@@ -100,7 +100,8 @@ class JournalLine(Base):
 
 # APScheduler 3.x's job store table, created by our migrations (its own create is then a no-op).
 apscheduler_jobs = Table(
-    "apscheduler_jobs", Base.metadata,
+    "apscheduler_jobs",
+    Base.metadata,
     Column("id", Unicode(191), primary_key=True),
     Column("next_run_time", Float(25), index=True),  # a POSIX timestamp, not money
     Column("job_state", LargeBinary, nullable=False),

@@ -1,0 +1,1 @@
+"""Claims: building, checking and reading the documents exchanged with insurers."""

@@ -1,0 +1,1 @@
+"""Cash application and accounting journals: pure engines, no database, no network."""

@@ -1,0 +1,115 @@
+"""The main window: navigation, the views, and a status bar with provider health and the outbox."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QStatusBar,
+    QWidget,
+)
+
+from app.audit import Actor
+from app.context import AppContext
+from app.health import ProviderHealth, all_health
+from app.outbox import last_sent_at, queued_count
+from app.users import ROLE_LABELS
+from ui.errors import show_error
+from ui.format import fmt
+from ui.taskman import TaskManager
+from ui.views.claims import ClaimsView
+from ui.views.dashboard import DashboardView
+from ui.views.settings import SettingsView
+from ui.views.shifts import ShiftsView
+from ui.views.simple_lists import DisputesView, PayoutsView, RefundsView
+
+NAV = ["Dashboard", "Claims", "Payouts", "Shift close-out", "Disputes", "Refunds", "Settings"]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, actor: Actor, tasks: TaskManager) -> None:
+        super().__init__()
+        self.ctx, self.actor, self.tasks = ctx, actor, tasks
+        tasks.default_error = lambda exc: show_error(self, exc)
+        self.setWindowTitle(f"Clinic Billing Desk — {actor.username}")
+        self.resize(1280, 800)
+        run_db = tasks.run_db
+        self.views: dict[str, QWidget] = {
+            "Dashboard": DashboardView(ctx, run_db),
+            "Claims": ClaimsView(ctx, run_db),
+            "Payouts": PayoutsView(ctx, run_db),
+            "Shift close-out": ShiftsView(ctx, run_db),
+            "Disputes": DisputesView(ctx, run_db),
+            "Refunds": RefundsView(ctx, run_db),
+            "Settings": SettingsView(ctx, run_db, actor, lambda e: show_error(self, e), self.notify),
+        }
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.addItems(NAV)
+        self.nav.setFixedWidth(170)
+        self.nav.setStyleSheet("QListWidget { font-size:14px; } QListWidget::item { padding:8px; }")
+        self.stack = QStackedWidget()
+        for name in NAV:
+            self.stack.addWidget(self.views[name])
+        self.nav.currentRowChanged.connect(self.show_view)
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        bar = QStatusBar()
+        self.providers = QLabel("")
+        self.providers.setObjectName("providerStatus")
+        self.outbox = QLabel("")
+        self.outbox.setObjectName("outboxStatus")
+        self.user = QLabel(f"Signed in: <b>{actor.username}</b> ({ROLE_LABELS[actor.role]})")
+        self.user.setObjectName("actingUser")
+        self.busy = QLabel("")
+        for w in (self.providers, self.outbox, self.busy):
+            bar.addWidget(w)
+        bar.addPermanentWidget(QLabel(ctx.db.display_name))
+        bar.addPermanentWidget(self.user)
+        self.setStatusBar(bar)
+        tasks.busy_changed.connect(lambda n: self.busy.setText("Working…" if n else ""))
+        self._status_timer = QTimer(self, interval=30_000)
+        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.start()
+        self.nav.setCurrentRow(0)
+        self.refresh_status()
+
+    def show_view(self, row: int) -> None:
+        view = self.views[NAV[row]]
+        self.stack.setCurrentWidget(view)
+        refresh = getattr(view, "refresh", None)
+        if callable(refresh):
+            refresh()
+
+    def select(self, name: str) -> QWidget:
+        self.nav.setCurrentRow(NAV.index(name))
+        return self.views[name]
+
+    def notify(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def refresh_status(self) -> None:
+        ctx = self.ctx
+
+        def load() -> tuple[list[ProviderHealth], int, object]:
+            with ctx.db.read() as s:
+                return all_health(s), queued_count(s), last_sent_at(s)
+
+        self.tasks.run_db(load, self._show_status)
+
+    def _show_status(self, result: tuple[list[ProviderHealth], int, object] | BaseException) -> None:
+        if isinstance(result, BaseException):
+            self.providers.setText("<span style='color:#b00020'>Database unreachable</span>")
+            return
+        health, queued, last = result
+        parts = [f"<span style='color:{'#1b5e20' if h.online else '#b00020'}'>● {h.provider}</span>" for h in health]
+        self.providers.setText(" ".join(parts) if parts else "No providers checked yet")
+        self.outbox.setText(f"Queued to send: <b>{queued}</b> · Last sync: {fmt(last) or 'never'}")
