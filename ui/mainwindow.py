@@ -18,6 +18,7 @@ from app.context import AppContext
 from app.health import ProviderHealth, all_health
 from app.outbox import last_sent_at, queued_count
 from app.users import ROLE_LABELS
+from ui.env import ViewEnv
 from ui.errors import show_error
 from ui.format import fmt
 from ui.taskman import TaskManager
@@ -37,15 +38,15 @@ class MainWindow(QMainWindow):
         tasks.default_error = lambda exc: show_error(self, exc)
         self.setWindowTitle(f"Clinic Billing Desk — {actor.username}")
         self.resize(1280, 800)
-        run_db = tasks.run_db
+        self.env = ViewEnv(ctx, tasks, actor, lambda e: show_error(self, e), self.notify)
         self.views: dict[str, QWidget] = {
-            "Dashboard": DashboardView(ctx, run_db),
-            "Claims": ClaimsView(ctx, run_db),
-            "Payouts": PayoutsView(ctx, run_db),
-            "Shift close-out": ShiftsView(ctx, run_db),
-            "Disputes": DisputesView(ctx, run_db),
-            "Refunds": RefundsView(ctx, run_db),
-            "Settings": SettingsView(ctx, run_db, actor, lambda e: show_error(self, e), self.notify),
+            "Dashboard": DashboardView(self.env),
+            "Claims": ClaimsView(self.env),
+            "Payouts": PayoutsView(self.env),
+            "Shift close-out": ShiftsView(self.env),
+            "Disputes": DisputesView(self.env),
+            "Refunds": RefundsView(self.env),
+            "Settings": SettingsView(self.env),
         }
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")

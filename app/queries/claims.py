@@ -102,25 +102,26 @@ def list_claims(session: Session, q: ListQuery) -> Page[ClaimRow]:
     total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     key = SORTS.get(q.sort_key, Claim.updated_at)
     order = [key.desc() if q.descending else key.asc(), Claim.id.desc() if q.descending else Claim.id.asc()]
-    rows = [
-        ClaimRow(
-            r[0],
-            r[1],
-            f"{r[2]} {r[3]}",
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            Money(r[9], r[11]),
-            Money(r[10], r[11]),
-            r[12],
-            r[13],
-            r[14],
-        )
-        for r in session.execute(stmt.order_by(*order).offset(q.offset).limit(q.limit))
-    ]
+    rows = [_to_row(r) for r in session.execute(stmt.order_by(*order).offset(q.offset).limit(q.limit))]
     return Page(rows, total, q.offset)
+
+
+def _to_row(r: Any) -> ClaimRow:
+    return ClaimRow(
+        r[0],
+        r[1],
+        f"{r[2]} {r[3]}",
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        Money(r[9], r[11]),
+        Money(r[10], r[11]),
+        r[12],
+        r[13],
+        r[14],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +147,7 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
     claim = session.get(Claim, claim_id)
     if claim is None:
         raise NotFound(f"Claim {claim_id} does not exist.")
-    page = list_claims(session, ListQuery(text=claim.number, limit=5))
-    row = next(r for r in page.rows if r.id == claim_id)
+    row = _to_row(session.execute(_filtered(ListQuery()).where(Claim.id == claim_id)).one())
     lines = [
         (
             ln.line_no,

@@ -54,3 +54,42 @@ def test_sqlite_backup_copies_everything_including_the_wal(tmp_path: Path) -> No
         assert con.execute("SELECT name FROM clinic").fetchall() == [("Backup Test Clinic",)]
     finally:
         con.close()
+
+
+def test_an_older_database_with_rows_is_backed_up_and_upgraded(tmp_path: Path) -> None:
+    """A desk still on revision 0001 with data: the app copies the file, then upgrades it in place."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.db.migrate import alembic_config
+
+    path = tmp_path / "desk.sqlite3"
+    db = Database(path)
+    cfg = alembic_config(db)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO payout (source, provider_ref, payout_date, expected_minor, currency, status, "
+                "bank_line_ref, raw_sha256, created_at) VALUES ('stripe', 'po_1', '2026-11-01', 12345, 'GBP', "
+                "'received', '', '', '2026-11-01 06:00:00')"
+            )
+        )
+    assert current_revision(db) == "0001"
+    backups = tmp_path / "backups"
+    assert upgrade_to_head(db, backup_dir=backups, now=datetime(2026, 11, 20, 8, tzinfo=UTC)) is True
+    assert current_revision(db) == head_revision(db)
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT expected_minor, held_reason FROM payout")).one()
+    assert tuple(row) == (12345, "")
+    copies = list(backups.glob("desk-*.sqlite3"))
+    assert len(copies) == 1
+    con = sqlite3.connect(copies[0])
+    try:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert con.execute("SELECT provider_ref FROM payout").fetchall() == [("po_1",)]
+    finally:
+        con.close()
+    db.dispose()

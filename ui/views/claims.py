@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QComboBox
 
-from app.context import AppContext
 from app.domain.status import ClaimStatus
 from app.queries.claims import ClaimDetail, ClaimRow, claim_detail, filter_choices, list_claims
 from app.queries.paging import ListQuery, Page
+from ui.env import ViewEnv
 from ui.format import fmt
 from ui.widgets.list_page import ListPage
 from ui.widgets.paged_table import Column
@@ -64,8 +63,10 @@ def render_detail(d: ClaimDetail) -> str:
 
 
 class ClaimsView(ListPage):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
-        self.ctx = ctx
+    def __init__(self, env: ViewEnv) -> None:
+        self.env = env
+        self.ctx = ctx = env.ctx
+        run_db = env.run_db
 
         def fetch(q: ListQuery) -> Page[ClaimRow]:
             with ctx.db.read() as s:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.context import AppContext
 from app.queries.dashboard import Dashboard, dashboard
+from ui.env import ViewEnv
 from ui.format import fmt
 
 LANE_COLOURS = {
@@ -49,10 +48,10 @@ class KpiTile(QFrame):
 
 
 class DashboardView(QWidget):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
+    def __init__(self, env: ViewEnv) -> None:
         super().__init__()
         self.setObjectName("dashboardView")
-        self.ctx, self.run_db = ctx, run_db
+        self.ctx, self.run_db = env.ctx, env.run_db
         title = QLabel("<h2 style='margin:0'>Dashboard</h2><span style='color:#555'>What needs doing today</span>")
         self.tiles = [KpiTile() for _ in range(8)]
         grid = QGridLayout()

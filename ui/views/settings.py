@@ -20,12 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.audit import Actor
-from app.context import AppContext
 from app.domain.status import Role
 from app.local_config import save_database_url
 from app.settings import DEFAULT_SCHEDULES, all_settings, set_setting
 from app.users import ROLE_LABELS, Permission, UserRow, create_user, list_users, require
+from ui.env import ViewEnv
 
 PROVIDERS = [
     "insurer_sftp",
@@ -54,17 +53,11 @@ CREDENTIALS = [
 
 
 class SettingsView(QWidget):
-    def __init__(
-        self,
-        ctx: AppContext,
-        run_db: Callable[..., None],
-        actor: Actor,
-        on_error: Callable[[BaseException], None],
-        notify: Callable[[str], None],
-    ) -> None:
+    def __init__(self, env: ViewEnv) -> None:
         super().__init__()
         self.setObjectName("settingsView")
-        self.ctx, self.run_db, self.actor, self.on_error, self.notify = ctx, run_db, actor, on_error, notify
+        self.ctx, self.run_db, self.actor = env.ctx, env.run_db, env.actor
+        self.on_error, self.notify = env.show_error, env.notify
         tabs = QTabWidget()
         tabs.addTab(self._database_tab(), "Database")
         tabs.addTab(self._providers_tab(), "Providers")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from app.context import AppContext
 from app.domain.status import ShiftStatus
 from app.queries import money_views as mv
 from app.queries.paging import ListQuery, Page
+from ui.env import ViewEnv
 from ui.format import fmt
 from ui.widgets.list_page import ListPage
 from ui.widgets.paged_table import Column
@@ -26,7 +24,9 @@ def _detail(r: mv.ShiftRow) -> str:
 
 
 class ShiftsView(ListPage):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
+    def __init__(self, env: ViewEnv) -> None:
+        ctx, run_db = env.ctx, env.run_db
+
         def fetch(q: ListQuery) -> Page[mv.ShiftRow]:
             with ctx.db.read() as s:
                 return mv.list_shifts(s, q)

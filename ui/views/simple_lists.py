@@ -10,6 +10,7 @@ from app.context import AppContext
 from app.domain.status import DisputeStatus, PayoutStatus, RefundStatus
 from app.queries import money_views as mv
 from app.queries.paging import ListQuery, Page
+from ui.env import ViewEnv
 from ui.format import fmt
 from ui.widgets.list_page import ListPage
 from ui.widgets.paged_table import Column
@@ -32,7 +33,8 @@ def _kv(title: str, row: Any, fields: list[tuple[str, str]]) -> str:
 
 
 class PayoutsView(ListPage):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
+    def __init__(self, env: ViewEnv) -> None:
+        ctx, run_db = env.ctx, env.run_db
         super().__init__(
             title="Payouts",
             subtitle="Card processor and marketplace payouts matched to takings and the bank",
@@ -67,7 +69,8 @@ class PayoutsView(ListPage):
 
 
 class DisputesView(ListPage):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
+    def __init__(self, env: ViewEnv) -> None:
+        ctx, run_db = env.ctx, env.run_db
         super().__init__(
             title="Disputes",
             subtitle="Card, billing and remittance disputes, most urgent first",
@@ -106,7 +109,8 @@ class DisputesView(ListPage):
 
 
 class RefundsView(ListPage):
-    def __init__(self, ctx: AppContext, run_db: Callable[..., None]) -> None:
+    def __init__(self, env: ViewEnv) -> None:
+        ctx, run_db = env.ctx, env.run_db
         super().__init__(
             title="Refunds",
             subtitle="Proposed → approved → sent → succeeded, through the provider that took the money",

@@ -6,6 +6,14 @@ from app.db.models.claims import Artefact, Claim, ClaimLine, Remittance, Remitta
 from app.db.models.ops import AuditEvent, JournalEntry, JournalLine, OutboxMessage, Setting, Task
 from app.db.models.payouts import BankLine, Payout, PayoutLine
 from app.db.models.people import Clinic, Patient, Payer, Practitioner, User
+from app.db.models.runbooks import (
+    CodeMapping,
+    ImportedFile,
+    InsurerCode,
+    LedgerPosting,
+    SequenceCounter,
+    ShiftAdjustment,
+)
 
 __all__ = [
     "Artefact",
@@ -16,11 +24,15 @@ __all__ = [
     "Claim",
     "ClaimLine",
     "Clinic",
+    "CodeMapping",
     "Dispute",
     "Encounter",
+    "ImportedFile",
+    "InsurerCode",
     "Invoice",
     "JournalEntry",
     "JournalLine",
+    "LedgerPosting",
     "OutboxMessage",
     "Patient",
     "Payer",
@@ -31,9 +43,11 @@ __all__ = [
     "Refund",
     "Remittance",
     "RemittanceLine",
+    "SequenceCounter",
     "Setting",
     "SettlementRun",
     "Shift",
+    "ShiftAdjustment",
     "Task",
     "User",
 ]

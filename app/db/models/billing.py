@@ -125,6 +125,9 @@ class Refund(Base):
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     provider_ref: Mapped[str] = mapped_column(String(80), default="")
+    method: Mapped[str] = mapped_column(String(20), default="original")  # original provider, or cash
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -70,6 +70,10 @@ class Remittance(Base):
     total_paid_minor: Mapped[int] = money_column()
     unapplied_minor: Mapped[int] = money_column()
     currency: Mapped[str] = currency_column()
+    payer_name: Mapped[str] = mapped_column(String(120), default="")
+    method: Mapped[str] = mapped_column(String(10), default="")  # BPR04: ACH, CHK, NON, ...
+    provider_adjustments_json: Mapped[str] = mapped_column(Text, default="[]")
+    imported_file_id: Mapped[int | None] = mapped_column(ForeignKey("imported_file.id"))
     status: Mapped[RemittanceStatus] = mapped_column(EnumText(RemittanceStatus), default=RemittanceStatus.RECEIVED)
     received_at: Mapped[datetime]
 
@@ -87,6 +91,9 @@ class RemittanceLine(Base):
     patient_resp_minor: Mapped[int] = money_column()
     currency: Mapped[str] = currency_column()
     adjustments_json: Mapped[str] = mapped_column(Text, default="[]")
+    services_json: Mapped[str] = mapped_column(Text, default="[]")
+    service_date: Mapped[date | None] = mapped_column(Date)
+    patient_ref: Mapped[str] = mapped_column(String(40), default="")
     match_rule: Mapped[str] = mapped_column(String(200), default="")
     applied: Mapped[bool] = mapped_column(default=False)
 

@@ -26,6 +26,7 @@ class Payout(Base):
     status: Mapped[PayoutStatus] = mapped_column(EnumText(PayoutStatus), default=PayoutStatus.RECEIVED)
     bank_line_ref: Mapped[str] = mapped_column(String(80), default="")
     raw_sha256: Mapped[str] = mapped_column(String(64), default="")
+    held_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
 
 
@@ -45,6 +46,8 @@ class PayoutLine(Base):
     currency: Mapped[str] = currency_column()
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
     match_rule: Mapped[str] = mapped_column(Text, default="")
+    variance_minor: Mapped[int] = money_column()
+    status: Mapped[str] = mapped_column(String(20), default="unmatched")  # matched, variance, unmatched, resolved
 
 
 class BankLine(Base):
