@@ -1,0 +1,142 @@
+"""A fake ClassPass partner payouts API on 127.0.0.1, following
+``resources/marketplaces/classpass-partner-api.md``.
+
+Test/demo controls (no API key needed):
+``POST /_sandbox/payouts`` stores the request body (one payout JSON) byte for byte;
+``POST /_sandbox/faults?status=503&count=N`` makes the next N API calls fail with that status.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class _State:
+    api_key: str
+    partner_id: str
+    payouts: dict[str, tuple[datetime, bytes]] = field(default_factory=dict)
+    faults: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        return
+
+    def _send(self, status: int, body: bytes | dict[str, object], content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        state = self.server.state
+        if url.path == "/_sandbox/payouts":
+            payout = json.loads(body)
+            created = datetime.fromisoformat(query.get("created_at", [payout["payout_date"] + "T00:00:00+00:00"])[0])
+            with state.lock:
+                state.payouts[payout["id"]] = (created.astimezone(UTC), body)
+            self._send(201, {"id": payout["id"]})
+        elif url.path == "/_sandbox/faults":
+            with state.lock:
+                state.faults.extend([int(query.get("status", ["503"])[0])] * int(query.get("count", ["1"])[0]))
+            self._send(204, b"")
+        else:
+            self._send(404, {"error": "not_found", "message": "no such endpoint"})
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        with state.lock:
+            fault = state.faults.pop(0) if state.faults else None
+        if fault is not None:
+            self._send(fault, {"error": "unavailable", "message": "try again later"})
+            return
+        if self.headers.get("X-Api-Key") != state.api_key:
+            self._send(401, {"error": "unauthorized", "message": "missing or wrong API key"})
+            return
+        url = urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        if len(parts) < 4 or parts[:2] != ["v1", "partners"] or parts[3] != "payouts":
+            self._send(404, {"error": "not_found", "message": "no such endpoint"})
+        elif parts[2] != state.partner_id:
+            self._send(404, {"error": "not_found", "message": "unknown partner"})
+        elif len(parts) == 5:
+            with state.lock:
+                found = state.payouts.get(parts[4])
+            if found is None:
+                self._send(404, {"error": "not_found", "message": "unknown payout"})
+            else:
+                self._send(200, found[1])
+        else:
+            self._list(parse_qs(url.query))
+
+    def _list(self, query: dict[str, list[str]]) -> None:
+        try:
+            since = datetime.fromisoformat(query["since"][0].replace("Z", "+00:00"))
+            limit = min(max(int(query.get("limit", ["100"])[0]), 1), 100)
+            start = int(query.get("cursor", ["0"])[0])
+        except (KeyError, ValueError):
+            self._send(400, {"error": "bad_request", "message": "since (ISO instant) is required"})
+            return
+        with self.server.state.lock:
+            items = sorted((created, pid, raw) for pid, (created, raw) in self.server.state.payouts.items())
+        chosen = [(pid, json.loads(raw)) for created, pid, raw in items if created >= since]
+        page = chosen[start : start + limit]
+        more = start + limit < len(chosen)
+        self._send(
+            200,
+            {
+                "data": [{k: p[k] for k in ("id", "payout_date", "currency", "total_net")} for _, p in page],
+                "has_more": more,
+                "next_cursor": str(start + limit) if more else None,
+            },
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: _State, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.state = state
+
+
+class ClassPassSandbox:
+    """Run with ``with ClassPassSandbox("key", "partner-1") as sandbox: sandbox.base_url``."""
+
+    def __init__(self, api_key: str, partner_id: str, port: int = 0) -> None:
+        self.state = _State(api_key, partner_id)
+        self._server = _Server(self.state, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="classpass-sandbox",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> ClassPassSandbox:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,126 @@
+"""A fake Treatwell statement download service on 127.0.0.1, following
+``resources/marketplaces/treatwell-settlement.md`` (basic auth).
+
+Test/demo controls (no credentials needed):
+``POST /_sandbox/statements?id=..&payout_date=YYYY-MM-DD&currency=GBP&total_net=12.34`` stores the
+request body (the statement CSV) byte for byte; ``POST /_sandbox/faults?status=503&count=N``
+makes the next N downloads fail with that status.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+@dataclass
+class _State:
+    username: str
+    password: str
+    statements: dict[str, tuple[dict[str, str], bytes]] = field(default_factory=dict)
+    faults: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        return
+
+    def _send(self, status: int, body: bytes | dict[str, object], content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="treatwell-partners"')
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        state = self.server.state
+        if url.path == "/_sandbox/statements":
+            meta = {k: query[k] for k in ("id", "payout_date", "currency", "total_net")}
+            with state.lock:
+                state.statements[meta["id"]] = (meta, body)
+            self._send(201, {"id": meta["id"]})
+        elif url.path == "/_sandbox/faults":
+            with state.lock:
+                state.faults.extend([int(query.get("status", "503"))] * int(query.get("count", "1")))
+            self._send(204, b"")
+        else:
+            self._send(404, {"error": "not_found"})
+
+    def _authorised(self) -> bool:
+        state = self.server.state
+        expected = base64.b64encode(f"{state.username}:{state.password}".encode()).decode()
+        return self.headers.get("Authorization") == f"Basic {expected}"
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        with state.lock:
+            fault = state.faults.pop(0) if state.faults else None
+        if fault is not None:
+            self._send(fault, {"error": "unavailable"})
+            return
+        if not self._authorised():
+            self._send(401, {"error": "unauthorized"})
+            return
+        url = urlsplit(self.path)
+        if url.path == "/statements":
+            since = parse_qs(url.query).get("since", ["0000-00-00"])[0]
+            with state.lock:
+                metas = sorted((m for m, _ in state.statements.values()), key=lambda m: (m["payout_date"], m["id"]))
+            self._send(200, {"statements": [m for m in metas if m["payout_date"] >= since]})
+            return
+        name = unquote(url.path.removeprefix("/statements/"))
+        with state.lock:
+            found = state.statements.get(name.removesuffix(".csv")) if name.endswith(".csv") else None
+        if found is None:
+            self._send(404, {"error": "not_found"})
+        else:
+            self._send(200, found[1], "text/csv; charset=utf-8")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: _State, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.state = state
+
+
+class TreatwellSandbox:
+    """Run with ``with TreatwellSandbox("user", "pw") as sandbox: sandbox.base_url``."""
+
+    def __init__(self, username: str, password: str, port: int = 0) -> None:
+        self.state = _State(username, password)
+        self._server = _Server(self.state, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="treatwell-sandbox",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> TreatwellSandbox:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
