@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from sandboxes.loopback import LoopbackServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,48 +23,19 @@ class ReceivedPost:
     payload: Any
 
 
-class WebhookSink:
+class WebhookSink(LoopbackServer):
     """Records posted JSON. Start/stop it, or use it as a context manager."""
 
+    thread_name = "webhook-sink"
+
     def __init__(self) -> None:
+        super().__init__()
         self.received: list[ReceivedPost] = []
         self._status = 200
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the webhook sink is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> str:
-        """Listen on a free loopback port; return the base URL."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="webhook-sink",
-            daemon=True,
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> WebhookSink:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     def respond_with(self, status: int) -> None:
         """Answer every later post with ``status`` (200 to recover)."""

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QProgressBar,
     QStackedWidget,
     QStatusBar,
     QWidget,
@@ -70,13 +71,18 @@ class MainWindow(QMainWindow):
         self.outbox.setObjectName("outboxStatus")
         self.user = QLabel(f"Signed in: <b>{actor.username}</b> ({ROLE_LABELS[actor.role]})")
         self.user.setObjectName("actingUser")
-        self.busy = QLabel("")
-        for w in (self.providers, self.outbox, self.busy):
+        self.busy = QProgressBar()
+        self.busy.setObjectName("busy")
+        self.busy.setRange(0, 0)  # indeterminate: long work shows it is moving
+        self.busy.setMaximumWidth(120)
+        self.busy.setVisible(False)
+        for w in (self.providers, self.outbox):
             bar.addWidget(w)
+        bar.addPermanentWidget(self.busy)
         bar.addPermanentWidget(QLabel(ctx.db.display_name))
         bar.addPermanentWidget(self.user)
         self.setStatusBar(bar)
-        tasks.busy_changed.connect(lambda n: self.busy.setText("Working…" if n else ""))
+        tasks.busy_changed.connect(lambda n: self.busy.setVisible(n > 0))
         self._status_timer = QTimer(self, interval=30_000)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()

@@ -79,6 +79,16 @@ class ProviderDispute:
     created_at: datetime
 
 
+def reuse_refund(provider: str, existing: ProviderRefund | None, amount: Money, key: str) -> ProviderRefund | None:
+    """Exactly-once refunds: the refund already made with ``key`` is returned instead of making a second one;
+    the same key with a different amount is a programming or data error and is refused."""
+    if existing is not None and existing.amount != amount:
+        from app.errors import PermanentError
+
+        raise PermanentError(provider, f"refund {key} was already made for {existing.amount}, not {amount}")
+    return existing
+
+
 class PaymentProcessor(Protocol):
     """A card processor (Stripe, Square, PayPal): read takings, execute refunds."""
 

@@ -21,7 +21,14 @@ from typing import Any
 import httpx
 
 from app.clock import Clock, SystemClock
-from app.connectors.base import PayoutEntry, ProviderDispute, ProviderPayment, ProviderPayout, ProviderRefund
+from app.connectors.base import (
+    PayoutEntry,
+    ProviderDispute,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderRefund,
+    reuse_refund,
+)
 from app.connectors.http import make_client, translate_errors
 from app.errors import PermanentError
 from app.money import Money
@@ -214,12 +221,8 @@ class PayPalCardProcessor:
 
     def create_refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderRefund:
         """Refund ``amount`` of capture ``payment_ref`` once per key (partial refunds allowed)."""
-        existing = self.find_refund(idempotency_key, payment_ref)
+        existing = reuse_refund(PROVIDER, self.find_refund(idempotency_key, payment_ref), amount, idempotency_key)
         if existing is not None:
-            if existing.amount != amount:
-                raise PermanentError(
-                    PROVIDER, f"refund {idempotency_key} was already made for {existing.amount}, not {amount}"
-                )
             return existing
         body = {
             "amount": {"value": str(amount.amount), "currency_code": amount.currency},

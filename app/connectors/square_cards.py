@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from app.connectors.base import PayoutEntry, ProviderDispute, ProviderPayment, ProviderPayout, ProviderRefund
+from app.connectors.base import (
+    PayoutEntry,
+    ProviderDispute,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderRefund,
+    reuse_refund,
+)
 from app.connectors.http import make_client, translate_errors
 from app.errors import PermanentError
 from app.money import Money
@@ -213,12 +220,8 @@ class SquareCardProcessor:
 
     def create_refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderRefund:
         """Refund once per key: look it up first, then POST with Square's own idempotency key."""
-        existing = self.find_refund(idempotency_key, payment_ref)
+        existing = reuse_refund(PROVIDER, self.find_refund(idempotency_key, payment_ref), amount, idempotency_key)
         if existing is not None:
-            if existing.amount != amount:
-                raise PermanentError(
-                    PROVIDER, f"refund {idempotency_key} was already made for {existing.amount}, not {amount}"
-                )
             return existing
         body = {
             "idempotency_key": idempotency_key,

@@ -15,7 +15,14 @@ from typing import Any
 
 import stripe
 
-from app.connectors.base import PayoutEntry, ProviderDispute, ProviderPayment, ProviderPayout, ProviderRefund
+from app.connectors.base import (
+    PayoutEntry,
+    ProviderDispute,
+    ProviderPayment,
+    ProviderPayout,
+    ProviderRefund,
+    reuse_refund,
+)
 from app.errors import PermanentError, TransientError
 from app.money import Money
 
@@ -223,12 +230,8 @@ class StripeCardProcessor:
 
     def create_refund(self, payment_ref: str, amount: Money, idempotency_key: str) -> ProviderRefund:
         """Refund ``amount`` of PaymentIntent ``payment_ref`` once per ``idempotency_key``."""
-        existing = self.find_refund(idempotency_key, payment_ref)
+        existing = reuse_refund(PROVIDER, self.find_refund(idempotency_key, payment_ref), amount, idempotency_key)
         if existing is not None:
-            if existing.amount != amount:
-                raise PermanentError(
-                    PROVIDER, f"refund {idempotency_key} was already made for {existing.amount}, not {amount}"
-                )
             return existing
         params = {
             "payment_intent": payment_ref,

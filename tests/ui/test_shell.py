@@ -84,3 +84,21 @@ def test_table_views_have_no_sql_in_slots(window: MainWindow) -> None:
     source = inspect.getsource(claims_view)
     assert "session.execute" not in source and "select(" not in source
     assert window.findChildren(QTableView)
+
+
+def test_no_keyring_offers_an_encrypted_file(window: MainWindow, monkeypatch: object) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from app.secrets import SecretStore
+
+    settings = window.select("Settings")
+    button = settings.findChild(QPushButton, "useEncryptedFile")
+    if window.ctx.secrets is not None and window.ctx.secrets.available:
+        return  # a real keyring exists here: nothing to offer
+    assert button is not None
+    settings.findChild(QLineEdit, "secretsPassphrase").setText("correct horse battery")  # type: ignore[union-attr]
+    button.click()
+    assert isinstance(window.ctx.secrets, SecretStore) and window.ctx.secrets.available
+    window.ctx.secrets.set("stripe.api_key", "sk_test_offline_desk")
+    assert (window.ctx.paths.data / "secrets.enc").exists()
+    assert window.ctx.secrets.get("stripe.api_key") == "sk_test_offline_desk"

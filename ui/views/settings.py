@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.status import Role
+from app.errors import ClinicBillingError
 from app.local_config import save_database_url
+from app.secrets import EncryptedFileBackend, SecretStore
 from app.settings import DEFAULT_SCHEDULES, all_settings, set_setting
 from app.users import ROLE_LABELS, Permission, UserRow, create_user, list_users, require
 from ui.env import ViewEnv
@@ -161,12 +163,32 @@ class SettingsView(QWidget):
             form.addRow(
                 "",
                 QLabel(
-                    "<span style='color:#b00020'>No keyring is available on this computer. "
-                    "Set CLINIC_BILLING_SECRETS_PASSPHRASE to use the encrypted file instead."
-                    "</span>"
+                    "<span style='color:#b00020'>No keyring is available on this computer, so credentials "
+                    "cannot be stored safely there. You can keep them in a file encrypted with a passphrase "
+                    "instead (you will need the passphrase at every start).</span>"
                 ),
             )
+            self.passphrase = QLineEdit(placeholderText="passphrase (8+ characters)")
+            self.passphrase.setObjectName("secretsPassphrase")
+            self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+            use_file = QPushButton("Use an encrypted file")
+            use_file.setObjectName("useEncryptedFile")
+            use_file.clicked.connect(self._use_encrypted_file)
+            form.addRow("Passphrase:", self.passphrase)
+            form.addRow("", use_file)
         return w
+
+    def _use_encrypted_file(self) -> None:
+        passphrase = self.passphrase.text()
+        self.passphrase.clear()
+        try:
+            self.ctx.secrets = SecretStore(
+                fallback=EncryptedFileBackend(self.ctx.paths.data / "secrets.enc", passphrase)
+            )
+        except ClinicBillingError as exc:
+            self.on_error(exc)
+            return
+        self.notify("Credentials will be kept in an encrypted file for this session.")
 
     def _save_credential(self) -> None:
         name, value = self.cred_name.currentText(), self.cred_value.text()

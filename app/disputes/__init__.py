@@ -1,0 +1,1 @@
+"""Disputes: one lifecycle for card, patient billing and remittance-line disputes."""

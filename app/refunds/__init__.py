@@ -1,0 +1,1 @@
+"""Refund cases: policy, proposals, detectors, execution through the outbox, messages and exports."""

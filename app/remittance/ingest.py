@@ -1,0 +1,186 @@
+"""Import a remittance file of any kind: archive it raw, store one Remittance per payment, apply.
+
+The raw bytes are registered first (the same file again is recognised and nothing changes).
+Payments are streamed: each is stored and applied before the next is read, all in one unit of
+work, so a file damaged half-way rolls back completely; it is then quarantined in a separate
+unit of work and the ParseError (file, segment number, reason) is raised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.archive import keep_artefact, quarantine, register_incoming
+from app.audit import Actor, record
+from app.claims.artefacts import ArtefactStore
+from app.clock import Clock
+from app.context import AppContext
+from app.db.models import ImportedFile, Payer, Remittance, RemittanceLine
+from app.errors import ParseError, ValidationFailed
+from app.imports.csv_mapping import ColumnMapping
+from app.money import to_minor
+from app.remittance.apply import ApplyOutcome, apply_stored
+from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
+from app.settings import get_setting
+from app.users import Permission, require
+from app.x12.remittance import payment_dict
+
+_FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
+CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    filename: str
+    kind: str
+    duplicate: bool
+    remittance_ids: tuple[int, ...]
+    outcomes: tuple[ApplyOutcome, ...]
+    skipped: tuple[str, ...]
+    message: str
+
+
+def saved_mapping(session: Session, name: str) -> ColumnMapping:
+    """The column mapping saved in Settings under ``csv_mappings.remittance.<name>``."""
+    key = f"csv_mappings.remittance.{name}"
+    raw: Any = get_setting(session, key)
+    if raw is None:
+        raise ValidationFailed(f"No saved CSV column mapping {name!r}", [f"save one in Settings under {key}"])
+    return ColumnMapping.from_json(raw if isinstance(raw, str) else json.dumps(raw))
+
+
+class PayerIndex:
+    """Payers found by code, name or X12/insurer id, case-insensitively."""
+
+    def __init__(self, session: Session, forced: str | None) -> None:
+        self.by_key: dict[str, tuple[int, str]] = {}
+        for pid, code, name, id_code in session.execute(select(Payer.id, Payer.code, Payer.name, Payer.payer_id_code)):
+            for key in (code, name, id_code):
+                if key:
+                    self.by_key.setdefault(key.strip().lower(), (pid, code))
+        self.forced = None
+        if forced:
+            found = self.by_key.get(forced.strip().lower())
+            if found is None:
+                raise ValidationFailed(f"Unknown payer {forced!r}", ["use a payer code from Settings → Payers"])
+            self.forced = found
+
+    def find(self, name: str) -> tuple[int, str] | None:
+        return self.forced or self.by_key.get(name.strip().lower())
+
+
+def _m(value: Any, currency: str) -> int:
+    return to_minor(value, currency)
+
+
+def store_payment(
+    session: Session, clock: Clock, actor: Actor, store: ArtefactStore, file: ImportedFile, read: ReadPayment, payer: tuple[int, str] | None
+) -> int | None:
+    """One Remittance with its lines and remittance.json; None when this payment is already stored."""
+    p, cur = read.payment, read.currency
+    payer_id = payer[0] if payer else None
+    same = select(Remittance.id, Remittance.filename).where(Remittance.trace_number == p.trace_number[:60])
+    same = same.where(Remittance.payer_id == payer_id if payer_id else Remittance.payer_id.is_(None))
+    if session.execute(same).first() is not None:
+        return None
+    doc = payment_dict(p)
+    rem = Remittance(
+        payer_id=payer_id,
+        source_format=_FORMAT[FileKind(file.kind)],
+        filename=file.filename[:200],
+        raw_sha256=file.sha256,
+        trace_number=p.trace_number[:60],
+        payment_date=p.date,
+        total_paid_minor=_m(p.total_paid, cur),
+        unapplied_minor=0,
+        currency=cur,
+        payer_name=p.payer[:120],
+        method=p.method[:10],
+        provider_adjustments_json=json.dumps(doc["provider_adjustments"]),
+        imported_file_id=file.id,
+        received_at=clock.now(),
+    )
+    session.add(rem)
+    session.flush()
+    rows = []
+    for i, (claim, cdoc) in enumerate(zip(p.claims, doc["claims"], strict=True)):
+        rows.append(
+            {
+                "remittance_id": rem.id,
+                "claim_id": None,
+                "claim_ref": claim.claim_id[:40],
+                "payer_claim_ref": claim.payer_claim_id[:60],
+                "status_code": claim.status_code[:4],
+                "charged_minor": _m(claim.charged, cur),
+                "paid_minor": _m(claim.paid, cur),
+                "patient_resp_minor": _m(claim.patient_responsibility, cur),
+                "currency": cur,
+                "adjustments_json": json.dumps(cdoc["adjustments"]),
+                "services_json": json.dumps(cdoc["services"]),
+                "service_date": read.service_dates[i] if read.service_dates else None,
+                "patient_ref": (read.patient_refs[i] if read.patient_refs else "")[:40],
+                "match_rule": "",
+                "applied": False,
+            }
+        )
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(RemittanceLine), rows[start : start + CHUNK])
+    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc, indent=1).encode())
+    after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
+    record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
+    return rem.id
+
+
+def _import(ctx: AppContext, actor: Actor, data: bytes, filename: str, kind: FileKind, payer_code: str | None, mapping_name: str | None) -> ImportResult:
+    store = ArtefactStore(ctx.paths.archive)
+    with ctx.db.unit_of_work() as s:
+        reg = register_incoming(s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data)
+        if reg.duplicate and reg.file.status != "quarantined":
+            when = f"{reg.file.received_at:%d %b %Y %H:%M} UTC"
+            message = f"{filename} was already imported on {when} (as {reg.file.filename}); nothing was changed."
+            return ImportResult(filename, kind.value, True, (), (), (), message)
+        mapping = None
+        if kind is FileKind.CSV:
+            mapping = saved_mapping(s, mapping_name or payer_code or "")
+        payers = PayerIndex(s, payer_code)
+        currency = str(get_setting(s, "clinic.currency") or "GBP")
+        ids, outcomes, skipped = [], [], []
+        for read in read_payments(kind, data, filename, currency=currency, mapping=mapping):
+            rid = store_payment(s, ctx.clock, actor, store, reg.file, read, payers.find(read.payment.payer))
+            if rid is None:
+                skipped.append(read.payment.trace_number)
+                continue
+            ids.append(rid)
+            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid))
+        reg.file.status = "flagged" if any(o.message and o.applied_lines == 0 and o.status.value == "flagged" for o in outcomes) else "processed"
+        lines = [o.message for o in outcomes]
+        lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]
+        reg.file.message = "\n".join(lines)[:2000]
+        message = f"{filename}: {len(ids)} payment(s) imported.\n" + "\n".join(lines)
+        return ImportResult(filename, kind.value, False, tuple(ids), tuple(outcomes), tuple(skipped), message.strip())
+
+
+def import_remittance_file(
+    ctx: AppContext,
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    *,
+    payer_code: str | None = None,
+    mapping_name: str | None = None,
+) -> ImportResult:
+    """Store and apply a remittance file (835, insurer XML, or CSV with a saved mapping)."""
+    require(actor, Permission.IMPORT_FILES)
+    kind = detect_kind(data)
+    try:
+        return _import(ctx, actor, data, filename, kind, payer_code, mapping_name)
+    except (ParseError, ValidationFailed) as exc:
+        with ctx.db.unit_of_work() as s:
+            store = ArtefactStore(ctx.paths.archive)
+            quarantine(s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data, reason=str(exc))
+        raise
