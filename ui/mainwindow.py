@@ -25,9 +25,10 @@ from ui.format import fmt
 from ui.taskman import TaskManager
 from ui.views.claims import ClaimsView
 from ui.views.dashboard import DashboardView
+from ui.views.payouts import PayoutsView
 from ui.views.settings import SettingsView
 from ui.views.shifts import ShiftsView
-from ui.views.simple_lists import DisputesView, PayoutsView, RefundsView
+from ui.views.simple_lists import DisputesView, RefundsView
 
 NAV = ["Dashboard", "Claims", "Payouts", "Shift close-out", "Disputes", "Refunds", "Settings"]
 

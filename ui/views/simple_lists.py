@@ -1,4 +1,4 @@
-"""Payouts, Disputes and Refunds list views (each a ListPage over one service query)."""
+"""Disputes and Refunds list views (each a ListPage over one service query)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.context import AppContext
-from app.domain.status import DisputeStatus, PayoutStatus, RefundStatus
+from app.domain.status import DisputeStatus, RefundStatus
 from app.queries import money_views as mv
 from app.queries.paging import ListQuery, Page
 from ui.env import ViewEnv
@@ -30,42 +30,6 @@ def _kv(title: str, row: Any, fields: list[tuple[str, str]]) -> str:
         for label, attr in fields
     )
     return f"<h3>{html.escape(title)}</h3><table cellpadding=4>{body}</table>"
-
-
-class PayoutsView(ListPage):
-    def __init__(self, env: ViewEnv) -> None:
-        ctx, run_db = env.ctx, env.run_db
-        super().__init__(
-            title="Payouts",
-            subtitle="Card processor and marketplace payouts matched to takings and the bank",
-            columns=[
-                Column("Source", "source", "source", 90),
-                Column("Payout", "provider_ref", "", 200),
-                Column("Date", "payout_date", "payout_date", 100),
-                Column("Expected", "expected", "expected", 90),
-                Column("Received", "received", "", 90),
-                Column("Difference", "difference", "", 90),
-                Column("Status", "status", "", 90),
-            ],
-            fetch=_fetcher(ctx, mv.list_payouts),
-            run_db=run_db,
-            default_sort="payout_date",
-            object_name="payoutsView",
-            statuses=[(fmt(s), s.value) for s in PayoutStatus],
-            empty_text="No payouts yet.\n\nSet up Stripe, Square, ClassPass or Treatwell in Settings → Providers; "
-            "payouts are fetched on schedule, or import a settlement file.",
-            detail=lambda r: _kv(
-                f"{r.source} payout {r.provider_ref}",
-                r,
-                [
-                    ("Date", "payout_date"),
-                    ("Expected (net)", "expected"),
-                    ("Received by bank", "received"),
-                    ("Difference", "difference"),
-                    ("Status", "status"),
-                ],
-            ),
-        )
 
 
 class DisputesView(ListPage):
