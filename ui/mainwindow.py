@@ -25,10 +25,11 @@ from ui.format import fmt
 from ui.taskman import TaskManager
 from ui.views.claims import ClaimsView
 from ui.views.dashboard import DashboardView
+from ui.views.disputes import DisputesView
 from ui.views.payouts import PayoutsView
+from ui.views.refunds import RefundsView
 from ui.views.settings import SettingsView
 from ui.views.shifts import ShiftsView
-from ui.views.simple_lists import DisputesView, RefundsView
 
 NAV = ["Dashboard", "Claims", "Payouts", "Shift close-out", "Disputes", "Refunds", "Settings"]
 

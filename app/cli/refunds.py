@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ def register(sub: Any) -> None:
     p.add_argument("--kind", choices=[r.value for r in RefundReason], default=RefundReason.PATIENT_REQUEST.value)
     p.add_argument("--cash", action="store_true", help="pay back in cash from the drawer")
     p.set_defaults(func=cmd_propose)
+
+    p = rsub.add_parser("import-tickets", help="propose refunds from a support-ticket CSV (all or nothing)")
+    add_db_option(p)
+    add_user_option(p)
+    p.add_argument("file", metavar="FILE", help="CSV with payment_id, amount, reason (and note)")
+    p.set_defaults(func=cmd_import_tickets)
 
     p = rsub.add_parser("approve", help="approve a proposed refund (sends it, or pays cash)")
     add_db_option(p)
@@ -73,8 +80,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     with ctx.db.read() as s:
         rows = list_refunds(s, ListQuery(status=args.status, limit=10_000)).rows
-    if args.json:
-        print_json(rows)
+    if args.json:  # field by field: amounts print as "12.50", not as nested records
+        print_json([{f.name: getattr(r, f.name) for f in fields(r)} for r in rows])
         return 0
     for r in rows:
         print(f"{r.id:>6}  {r.status.value:<10} {r.amount!s:>10}  {r.patient:<24} {r.reason}")
@@ -101,6 +108,16 @@ def cmd_propose(args: argparse.Namespace) -> int:
     )
     refund_id = service.propose(ctx, actor, proposal)
     print(f"Refund {refund_id} proposed; a manager or finance user must approve it.")
+    return 0
+
+
+def cmd_import_tickets(args: argparse.Namespace) -> int:
+    ctx = open_context(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path} does not exist.")
+    ids = service.import_ticket_csv(ctx, acting_user(ctx, args), path.name, path.read_bytes())
+    print(f"{len(ids)} refund(s) proposed from {path.name}: {', '.join(map(str, ids))}.")
     return 0
 
 

@@ -108,7 +108,9 @@ def open_dispute(
         currency = str(original.get("currency") or "GBP")
         amount = amount_minor
         if amount is None:
-            amount = int(original.get("gross_minor") or original.get("total_minor") or original.get("charged_minor") or 0)
+            amount = int(
+                original.get("gross_minor") or original.get("total_minor") or original.get("charged_minor") or 0
+            )
         dispute = Dispute(
             kind=kind,
             payment_id=payment_id,
@@ -130,7 +132,16 @@ def open_dispute(
         s.add(dispute)
         s.flush()
         body = json.dumps({"table": row.__tablename__, "record": original}, indent=2, sort_keys=True, default=str)
-        keep_artefact(s, ctx.clock, ArtefactStore(ctx.paths.archive), "dispute", dispute.id, ORIGINAL, body.encode(), replace=False)
+        keep_artefact(
+            s,
+            ctx.clock,
+            ArtefactStore(ctx.paths.archive),
+            "dispute",
+            dispute.id,
+            ORIGINAL,
+            body.encode(),
+            replace=False,
+        )
         record(s, ctx.clock, actor, "dispute.open", "dispute", dispute.id, None, snapshot(dispute), reason)
         return dispute.id
 
@@ -162,7 +173,9 @@ def submit_evidence(ctx: AppContext, actor: Actor, dispute_id: int, note: str = 
         dispute = _dispute(s, dispute_id)
         before = snapshot(dispute)
         dispute.status = advance("Dispute", dispute.status, DisputeStatus.EVIDENCE_SUBMITTED)
-        record(s, ctx.clock, actor, "dispute.evidence_submitted", "dispute", dispute.id, before, snapshot(dispute), note)
+        record(
+            s, ctx.clock, actor, "dispute.evidence_submitted", "dispute", dispute.id, before, snapshot(dispute), note
+        )
     return CHANGED
 
 
@@ -222,7 +235,9 @@ def resolve(
             s.add(posting)
             s.flush()
             record(s, ctx.clock, actor, "ledger.post", "ledger_posting", posting.id, None, snapshot(posting), reason)
-        record(s, ctx.clock, actor, f"dispute.{outcome.value}", "dispute", dispute.id, before, snapshot(dispute), reason)
+        record(
+            s, ctx.clock, actor, f"dispute.{outcome.value}", "dispute", dispute.id, before, snapshot(dispute), reason
+        )
     money = f" ({Money(amount, dispute.currency)} booked as a new entry)" if amount else ""
     return Changes(CHANGED.entities, f"Dispute {dispute_id} {outcome.value}{money}.")
 

@@ -85,12 +85,22 @@ def announce_success(session: Session, clock: Clock, refund: Refund) -> list[str
     if patient is not None and patient.email and _configured(session, "smtp"):
         mail = render(session, EMAIL_TEMPLATE_KEY, refund)
         payload = {"to": patient.email, "subject": mail["subject"], "body": mail["body"], "refund_id": refund.id}
-        enqueue(session, clock, SYSTEM, kind="notify.email", provider="smtp", payload=payload, idempotency_key=f"{ref}-email")
+        enqueue(
+            session,
+            clock,
+            SYSTEM,
+            kind="notify.email",
+            provider="smtp",
+            payload=payload,
+            idempotency_key=f"{ref}-email",
+        )
         queued.append("notify.email")
     if patient is not None and patient.phone and _configured(session, "sms"):
         text = render(session, SMS_TEMPLATE_KEY, refund)["body"]
         payload = {"to": patient.phone, "subject": "", "body": text, "refund_id": refund.id}
-        enqueue(session, clock, SYSTEM, kind="notify.sms", provider="sms", payload=payload, idempotency_key=f"{ref}-sms")
+        enqueue(
+            session, clock, SYSTEM, kind="notify.sms", provider="sms", payload=payload, idempotency_key=f"{ref}-sms"
+        )
         queued.append("notify.sms")
     alert = f"Refund {ref} of {Money(refund.amount_minor, refund.currency)} succeeded ({payment.provider})."
     if staff_alert(session, clock, f"{ref}-done", alert):

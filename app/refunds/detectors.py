@@ -104,7 +104,12 @@ def detect_duplicates(session: Session, clock: Clock, actor: Actor) -> list[int]
                 "amount": str(Money(later.gross_minor, later.currency)),
             }
             note = f"Duplicate of payment {earlier.id} ({match})"
-            made = _try(session, clock, actor, Proposal(later.id, later.gross_minor, RefundReason.DUPLICATE_CHARGE, note, evidence))
+            made = _try(
+                session,
+                clock,
+                actor,
+                Proposal(later.id, later.gross_minor, RefundReason.DUPLICATE_CHARGE, note, evidence),
+            )
             if made is not None:
                 proposed.append(made)
             break
@@ -151,7 +156,9 @@ def detect_overpayments(session: Session, clock: Clock, actor: Actor) -> list[in
             if take <= 0:
                 continue
             note = f"Overpaid invoice {invoice.number} after the insurer's remittance"
-            made = propose_in(session, clock, actor, Proposal(p.id, take, RefundReason.INSURANCE_OVERPAYMENT, note, evidence))
+            made = propose_in(
+                session, clock, actor, Proposal(p.id, take, RefundReason.INSURANCE_OVERPAYMENT, note, evidence)
+            )
             proposed.append(made.id)
             over -= take
     return proposed
@@ -173,7 +180,9 @@ def _batch_amount(session: Session, payment: Payment, batch: str) -> int:
     invoice = session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
     if invoice is not None and invoice.encounter_id is not None:
         lines = session.scalars(
-            select(Charge.amount_minor).where(Charge.encounter_id == invoice.encounter_id, Charge.product_batch == batch)
+            select(Charge.amount_minor).where(
+                Charge.encounter_id == invoice.encounter_id, Charge.product_batch == batch
+            )
         )
         total = sum(lines)
         if total:
@@ -210,7 +219,9 @@ def recall_in(session: Session, clock: Clock, actor: Actor, batch: str, note: st
         if amount > 0 and payment.status in REFUNDABLE_PAYMENTS:
             evidence = {"batch": batch, "recall_note": note, "product_amount": str(Money(amount, payment.currency))}
             text = f"Recall of batch {batch}" + (f": {note}" if note else "")
-            refund_id = _try(session, clock, actor, Proposal(payment.id, amount, RefundReason.PRODUCT_RECALL, text, evidence))
+            refund_id = _try(
+                session, clock, actor, Proposal(payment.id, amount, RefundReason.PRODUCT_RECALL, text, evidence)
+            )
         name = f"{patient.first_name} {patient.last_name}" if patient else "Unknown patient"
         out.append(Buyer(payment.patient_id, name, payment.id, Money(amount, payment.currency), refund_id))
     return out
@@ -234,7 +245,9 @@ def propose_return(ctx: AppContext, actor: Actor, charge_id: int, payment_id: in
             raise NotFound(f"Product line {charge_id} does not exist.")
         evidence = {"charge_id": charge.id, "product": charge.description, "batch": charge.product_batch}
         text = note or f"Returned: {charge.description}"
-        return propose_in(s, ctx.clock, actor, Proposal(payment_id, charge.amount_minor, RefundReason.PRODUCT_RETURN, text, evidence)).id
+        return propose_in(
+            s, ctx.clock, actor, Proposal(payment_id, charge.amount_minor, RefundReason.PRODUCT_RETURN, text, evidence)
+        ).id
 
 
 # --------------------------------------------------------------------------- pro-rata cancellation

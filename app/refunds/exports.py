@@ -4,6 +4,7 @@ Xero sales credit notes and QuickBooks Online refund receipts."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,7 +153,7 @@ def accounting_csv(session: Session, shape: str, mapping: ExternalAccountMap | N
     raise ValidationFailed(f"Unknown accounting export {shape!r}: use 'xero' or 'qbo'.")
 
 
-FORMATS = {
+FORMATS: dict[str, Callable[[Session], bytes]] = {
     "csv": log_csv,
     "xlsx": log_xlsx,
     "xero": lambda s: accounting_csv(s, "xero"),

@@ -21,13 +21,13 @@ from app.audit import Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.context import AppContext, Changes
-from app.db.models import Payment, Refund, Shift, ShiftAdjustment
+from app.db.models import Artefact, AuditEvent, Payment, Refund, Shift, ShiftAdjustment
 from app.domain.status import RefundReason, RefundStatus, ShiftStatus, advance
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.money import Money
 from app.outbox import enqueue
 from app.refunds import execution
-from app.refunds.policy import check_amount, check_approver
+from app.refunds.policy import check_amount, check_approver, refundable
 from app.users import Permission, require
 
 CHANGED = Changes.of("refund", "payment", "outbox", "task")
@@ -199,6 +199,8 @@ def _decide(ctx: AppContext, actor: Actor, refund_id: int, target: RefundStatus,
         raise DomainError(f"Say why refund {refund_id} is {target.value}: a reason is required.")
     with ctx.db.unit_of_work() as s:
         refund = _refund(s, refund_id)
+        if target is RefundStatus.CANCELLED and refund.status is RefundStatus.APPROVED:
+            raise DomainError(f"Refund {refund_id} is already queued to the provider: wait for its result.")
         before = snapshot(refund)
         refund.status = advance("Refund", refund.status, target)
         refund.decision_reason = reason.strip()
@@ -216,3 +218,46 @@ def cancel(ctx: AppContext, actor: Actor, refund_id: int, reason: str) -> Change
     """Withdraw a proposal, or stop an approved/failed refund that has not gone out."""
     require(actor, Permission.PROPOSE_REFUND)
     return _decide(ctx, actor, refund_id, RefundStatus.CANCELLED, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundCase:
+    """One refund as the Refunds view shows it: the evidence, what is left, and who did what."""
+
+    id: int
+    status: RefundStatus
+    amount: Money
+    method: str
+    payment: str
+    evidence: dict[str, Any]
+    remaining: Money
+    decision_reason: str
+    provider_ref: str
+    trail: list[tuple[str, str, str, str]]  # (when, who, action, why)
+    documents: list[str]
+
+
+def refund_case(session: Session, refund_id: int) -> RefundCase:
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound(f"Refund {refund_id} does not exist.")
+    payment = _payment(session, refund.payment_id)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "refund", AuditEvent.entity_id == str(refund_id))
+        .order_by(AuditEvent.id)
+    )
+    docs = session.scalars(select(Artefact.name).where(Artefact.owner_type == "refund", Artefact.owner_id == refund_id))
+    return RefundCase(
+        refund.id,
+        refund.status,
+        Money(refund.amount_minor, refund.currency),
+        refund.method,
+        f"{payment.provider} {payment.provider_ref} ({Money(payment.gross_minor, payment.currency)})",
+        json.loads(refund.evidence_json or "{}"),
+        refundable(session, payment).remaining,
+        refund.decision_reason,
+        refund.provider_ref,
+        [(e.occurred_at.isoformat(timespec="minutes"), e.actor, e.action, e.reason) for e in events],
+        list(docs),
+    )

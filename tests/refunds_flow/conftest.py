@@ -165,7 +165,15 @@ class Clinic1:
             s.add(enc)
             s.flush()
             for desc, amount, batch in charges:
-                s.add(Charge(encounter_id=enc.id, clinic_code="HERB", description=desc, amount_minor=amount, product_batch=batch))
+                s.add(
+                    Charge(
+                        encounter_id=enc.id,
+                        clinic_code="HERB",
+                        description=desc,
+                        amount_minor=amount,
+                        product_batch=batch,
+                    )
+                )
             n = s.query(Invoice).count() + 1
             inv = Invoice(
                 number=f"INV-{n:05d}",
@@ -185,20 +193,42 @@ class Clinic1:
 
 @pytest.fixture
 def clinic(ctx: AppContext) -> Clinic1:
+    return make_clinic(ctx)
+
+
+def make_clinic(ctx: AppContext) -> Clinic1:
     ctx.secrets = SecretStore(backend=MemoryKeyring())
     with ctx.db.unit_of_work() as s:
         c = Clinic(name="Jade Garden Chinese Medicine", address="3 Lotus Row\nLondon E1 6AN")
         s.add(c)
         s.flush()
         pr = Practitioner(clinic_id=c.id, name="Dr Li Wei")
-        p1 = Patient(clinic_id=c.id, ref="P-001", first_name="Ada", last_name="Lovelace", email="ada@example.org", phone="+447700900123")
+        p1 = Patient(
+            clinic_id=c.id,
+            ref="P-001",
+            first_name="Ada",
+            last_name="Lovelace",
+            email="ada@example.org",
+            phone="+447700900123",
+        )
         p2 = Patient(clinic_id=c.id, ref="P-002", first_name="Bob", last_name="Brown")
         s.add_all([pr, p1, p2])
         now = ctx.clock.now()
-        shift = Shift(clinic_id=c.id, desk="Front desk 1", starts_at=now - timedelta(hours=2), ends_at=now + timedelta(hours=6), opening_float_minor=10_000)
+        shift = Shift(
+            clinic_id=c.id,
+            desk="Front desk 1",
+            starts_at=now - timedelta(hours=2),
+            ends_at=now + timedelta(hours=6),
+            opening_float_minor=10_000,
+        )
         s.add(shift)
         s.flush()
-        for name, role in (("desk", Role.FRONT_DESK), ("manny", Role.MANAGER), ("mona", Role.MANAGER), ("fiona", Role.FINANCE)):
+        for name, role in (
+            ("desk", Role.FRONT_DESK),
+            ("manny", Role.MANAGER),
+            ("mona", Role.MANAGER),
+            ("fiona", Role.FINANCE),
+        ):
             create_user(s, ctx.clock, SYSTEM, name, name.title(), role, PINS[name])
         ids = (c.id, p1.id, p2.id, pr.id, shift.id)
     actors = [sign_in(ctx.db, ctx.clock, n, PINS[n]) for n in ("desk", "manny", "mona", "fiona")]

@@ -43,6 +43,7 @@ PROVIDERS = [
 ]
 CREDENTIALS = [
     "stripe.api_key",
+    "paypal.client_id",
     "square.access_token",
     "paypal.client_secret",
     "insurer_portal.password",
