@@ -63,6 +63,9 @@ from app.users import create_user
 
 LONDON = ZoneInfo("Europe/London")
 
+# NPIs with a valid Luhn check digit (the 837P writer checks them)
+VALID_NPIS = ("1000000004", "1000000012", "1000000020", "1000000038", "1000000046", "1000000053")
+
 DEMO_USERS: tuple[tuple[str, str, Role, str], ...] = (
     ("frontdesk", "Fran Desk", Role.FRONT_DESK, "1111"),
     ("manager", "Maya Patel", Role.MANAGER, "2222"),
@@ -215,6 +218,9 @@ def load_demo(
         shifts = _shifts(s, ids, clinics, today, now)
         n_pay = _payments(s, ids, rng, enc, shifts, now)
         n_claims = _claims(s, ids, rng, enc, payers, now, claims)
+        from app.claims.demo_data import seed_demo as seed_claims_reference  # it reads PROCEDURES from here
+
+        seed_claims_reference(s, clock)  # code mappings, insurer dictionaries, channel profiles
         _extras(s, ids, rng, payers, now)
         record(
             s,
@@ -261,7 +267,7 @@ def _practitioners(s: Session, ids: _Ids, clinics: list[int]) -> list[dict[str, 
         ("Dr Sarah Hughes", "Physiotherapist", "HCPC PH123456"),
         ("James O'Neill", "Osteopath", "GOsC 8841"),
         ("Priya Raman", "Sports therapist", "SST 2231"),
-        ("Dr Li Wei", "Acupuncturist", "BAcC 55012"),
+        ("Dr Li Wei", "Acupuncturist", "GMC 7012345"),
         ("Mei Lin", "Chinese herbalist", "RCHM 3390"),
         ("Tom Baker", "Podiatrist", "HCPC CH77410"),
     ]
@@ -272,7 +278,7 @@ def _practitioners(s: Session, ids: _Ids, clinics: list[int]) -> list[dict[str, 
             "name": n,
             "profession": p,
             "registration_number": r,
-            "npi": f"1{i:08d}3",
+            "npi": VALID_NPIS[i],
             "active": True,
         }
         for i, (n, p, r) in enumerate(people)

@@ -41,10 +41,10 @@ def sla_check(ctx: AppContext) -> str:
     with ctx.db.unit_of_work() as s:
         hours = int(get_setting(s, "claims.sla_hours"))
         cutoff = now - timedelta(hours=hours)
-        late = s.scalars(
+        late = s.scalars(  # exactly 48 h is a breach (app.claims.sla)
             select(Claim)
             .where(Claim.status.in_([ClaimStatus.SUBMITTED, ClaimStatus.ACKNOWLEDGED]))
-            .where(Claim.submitted_at < cutoff)
+            .where(Claim.submitted_at <= cutoff)
         ).all()
         for c in late:
             assert c.submitted_at is not None
@@ -82,6 +82,7 @@ _RUNNERS: dict[str, Callable[[AppContext], str]] = {
     "sla_check": sla_check,
     "insurer_sftp_poll": _provider_poll("insurer_sftp"),
     "insurer_portal_nightly": _provider_poll("insurer_portal"),
+    "clearinghouse_poll": _provider_poll("clearinghouse"),
     "classpass_catch_up": _provider_poll("classpass"),
     "treatwell_daily": _provider_poll("treatwell"),
     "stripe_poll": _provider_poll("stripe"),

@@ -37,6 +37,12 @@ DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
         "cron",
         {"hour": 23, "minute": 30, "timezone": "Europe/London"},
     ),
+    Schedule(
+        "clearinghouse_poll",
+        "X12 clearinghouse: send queued 837P, collect 999/277CA and 835",
+        "cron",
+        {"minute": 15, "hour": "6-22", "timezone": "Europe/London"},
+    ),
     Schedule("classpass_catch_up", "ClassPass payouts (catch-up for the webhook)", "interval", {"hours": 1}),
     Schedule(
         "treatwell_daily",

@@ -82,7 +82,9 @@ def profile_by_code(session: Session, code: str) -> PayerProfile:
 
 
 def profiles_on(session: Session, channel: InsurerChannelKind) -> list[PayerProfile]:
-    return [PayerProfile.of(p) for p in session.scalars(select(Payer).where(Payer.channel == channel).order_by(Payer.code))]
+    return [
+        PayerProfile.of(p) for p in session.scalars(select(Payer).where(Payer.channel == channel).order_by(Payer.code))
+    ]
 
 
 def _endpoint(ctx: AppContext, profile: PayerProfile) -> str:
@@ -137,7 +139,9 @@ def open_channel(ctx: AppContext, profile: PayerProfile) -> Iterator[InsurerChan
         limits = httpx.Timeout(connect=min(timeout, 5.0), read=timeout, write=timeout, pool=min(timeout, 5.0))
         with make_client(url, timeout=limits) as client:
             name = f"{profile.name} portal"
-            login = PortalLogin(client, _setting(profile, "username"), _password(ctx, profile), name=name, clock=ctx.clock)
+            login = PortalLogin(
+                client, _setting(profile, "username"), _password(ctx, profile), name=name, clock=ctx.clock
+            )
             yield PortalInsurerChannel(client, login, name=name, clock=ctx.clock)
         return
     raise ConfigurationError(f"{profile.name} has no electronic claims channel; claims to it are settled by hand.")

@@ -131,11 +131,15 @@ def load_pack_input(session: Session, claim: Claim, profile: PayerProfile) -> Pa
         practitioner_registration=practitioner.registration_number,
         practitioner_npi=practitioner.npi,
         service_date=claim.service_date,
-        diagnoses=tuple(d.strip().upper() for d in (encounter.diagnosis_codes if encounter else "").split(",") if d.strip()),
+        diagnoses=tuple(
+            d.strip().upper() for d in (encounter.diagnosis_codes if encounter else "").split(",") if d.strip()
+        ),
         notes=encounter.notes if encounter else "",
         consent_date=encounter.consent_at.astimezone(LONDON).date() if encounter and encounter.consent_at else None,
         invoice_number=invoice.number if invoice else "",
-        lines=tuple(PackLine(ln.clinic_code, ln.insurer_code, ln.description, ln.units, ln.amount_minor) for ln in lines),
+        lines=tuple(
+            PackLine(ln.clinic_code, ln.insurer_code, ln.description, ln.units, ln.amount_minor) for ln in lines
+        ),
     )
 
 
@@ -252,7 +256,8 @@ def _person_name(name: str) -> tuple[str, str]:
     return (words[-1], " ".join(words[:-1])) if words else ("", "")
 
 
-def _x12(p: PackInput, control_number: int, created_at: datetime) -> bytes:
+def professional_claim(p: PackInput) -> tuple[x12.ProfessionalClaim, x12.Submitter, x12.Receiver]:
+    """The claim as an 837P carries it, with the sender and receiver from the payer's X12 settings."""
     cfg = p.payer_settings.get("x12", {})
     street, town = _town(p.patient_address)
     problems = [] if town else [f"{p.number}: the patient's address has no town (write it as 'street, town')"]
@@ -299,15 +304,27 @@ def _x12(p: PackInput, control_number: int, created_at: datetime) -> bytes:
         prior_authorization=p.authorisation_number or None,
         rendering_provider=rendering,
     )
-    text = write_837p(
-        [claim],
-        x12.Submitter(str(cfg["sender_id"]), p.clinic_name, str(cfg["contact_name"]), str(cfg["contact_phone"])),
-        x12.Receiver(str(cfg["receiver_id"]), str(cfg["receiver_name"])),
-        control_number,
-        created_at,
-        production=bool(cfg.get("production", True)),
-    )
-    return text.encode("ascii", errors="strict")
+    sender = x12.Submitter(str(cfg["sender_id"]), p.clinic_name, str(cfg["contact_name"]), str(cfg["contact_phone"]))
+    return claim, sender, x12.Receiver(str(cfg["receiver_id"]), str(cfg["receiver_name"]))
+
+
+def _x12(p: PackInput, control_number: int, created_at: datetime) -> bytes:
+    claim, sender, receiver = professional_claim(p)
+    production = bool(p.payer_settings.get("x12", {}).get("production", True))
+    text = write_837p([claim], sender, receiver, control_number, created_at, production=production)
+    try:
+        return text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end]
+        raise ValidationFailed(
+            f"{p.number}: the 837P cannot carry {bad!r}",
+            [f"replace {bad!r} (near {text[max(exc.start - 20, 0) : exc.start]!r})"],
+        ) from exc
+
+
+def x12_file_name(number: str, control_number: int) -> str:
+    """``CLM-000123-000000042.837``: one name per interchange, so a resubmission never collides."""
+    return f"{number}-{control_number:09d}.837"
 
 
 def build_pack(p: PackInput, *, control_number: int | None = None, created_at: datetime | None = None) -> PackFiles:
@@ -323,7 +340,7 @@ def build_pack(p: PackInput, *, control_number: int | None = None, created_at: d
     if p.channel is InsurerChannelKind.X12:
         if control_number is None or created_at is None:
             raise ValidationFailed(f"{p.number}: an 837P needs a control number and a time")
-        name, payload = f"{p.number}.837", _x12(p, control_number, created_at)
+        name, payload = x12_file_name(p.number, control_number), _x12(p, control_number, created_at)
         sent: dict[str, bytes] = {}
     else:
         name, payload = f"{p.number}.xml", _xml(p, attachments)

@@ -46,7 +46,7 @@ SORTS: dict[str, Any] = {
 }
 
 
-def _filtered(q: ListQuery) -> AnySelect:
+def filtered_claims(q: ListQuery) -> AnySelect:
     stmt = (
         select(
             Claim.id,
@@ -98,15 +98,15 @@ def _filtered(q: ListQuery) -> AnySelect:
 
 
 def list_claims(session: Session, q: ListQuery) -> Page[ClaimRow]:
-    stmt = _filtered(q)
+    stmt = filtered_claims(q)
     total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
     key = SORTS.get(q.sort_key, Claim.updated_at)
     order = [key.desc() if q.descending else key.asc(), Claim.id.desc() if q.descending else Claim.id.asc()]
-    rows = [_to_row(r) for r in session.execute(stmt.order_by(*order).offset(q.offset).limit(q.limit))]
+    rows = [to_claim_row(r) for r in session.execute(stmt.order_by(*order).offset(q.offset).limit(q.limit))]
     return Page(rows, total, q.offset)
 
 
-def _to_row(r: Any) -> ClaimRow:
+def to_claim_row(r: Any) -> ClaimRow:
     return ClaimRow(
         r[0],
         r[1],
@@ -147,7 +147,7 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
     claim = session.get(Claim, claim_id)
     if claim is None:
         raise NotFound(f"Claim {claim_id} does not exist.")
-    row = _to_row(session.execute(_filtered(ListQuery()).where(Claim.id == claim_id)).one())
+    row = to_claim_row(session.execute(filtered_claims(ListQuery()).where(Claim.id == claim_id)).one())
     lines = [
         (
             ln.line_no,
