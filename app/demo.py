@@ -221,6 +221,9 @@ def load_demo(
         from app.claims.demo_data import seed_demo as seed_claims_reference  # it reads PROCEDURES from here
 
         seed_claims_reference(s, clock)  # code mappings, insurer dictionaries, channel profiles
+        from app.shifts.demo import seed_demo as seed_shift_settings
+
+        seed_shift_settings(s, clock)  # cash-drawer schedule per desk, saved bank CSV mapping
         _extras(s, ids, rng, payers, now)
         record(
             s,

@@ -91,8 +91,8 @@ def import_bank_file(
         )
         if registered.duplicate:
             raise DuplicateImport(
-                f"{filename} was already imported on {registered.file.received_at:%d %b %Y %H:%M} UTC "
-                f"(as {registered.file.filename}); nothing changed."
+                f"{filename}: this statement was already imported on "
+                f"{registered.file.received_at:%d %b %Y %H:%M} UTC (as {registered.file.filename}); nothing changed."
             )
         known = set(
             s.scalars(

@@ -161,3 +161,15 @@ class ShiftLocator:
         mine = [sh for sh in shifts if sh.desk == desk]
         started = [sh for sh in mine if sh.starts_at <= taken_at]
         return started[-1] if started else mine[0]
+
+
+def open_todays_shifts(session: Session, clock: Clock, actor: Actor) -> list[int]:
+    """Make sure today's shifts of every clinic with a schedule exist (idempotent); returns their ids."""
+    configured: dict[str, Any] = get_setting(session, SETTING) or {}
+    ids: list[int] = []
+    for clinic in session.scalars(
+        select(Clinic).where(Clinic.id.in_([int(k) for k in configured])).order_by(Clinic.id)
+    ):
+        today = clock.now().astimezone(ZoneInfo(clinic.timezone)).date()
+        ids += [sh.id for sh in ensure_shifts_for_day(session, clock, actor, clinic, today)]
+    return ids

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -153,6 +153,13 @@ def _shift(session: Session, shift_id: int) -> Shift:
     return shift
 
 
+def _counted(shift: Shift) -> Money | None:
+    """The drawer count, once one was recorded (an open shift has not been counted yet)."""
+    if shift.status is ShiftStatus.OPEN or shift.counted_cash_minor is None:
+        return None
+    return Money(shift.counted_cash_minor, shift.currency)
+
+
 def summarise(session: Session, shift_id: int) -> ShiftSummary:
     """Totals of one shift by provider and method, by practitioner, refunds, cash and disputes."""
     shift = _shift(session, shift_id)
@@ -184,13 +191,13 @@ def summarise(session: Session, shift_id: int) -> ShiftSummary:
         .group_by(Practitioner.name)
         .order_by(Practitioner.name)
     ).all()
-    refunds = dict(
-        session.execute(
-            select(Refund.method == CASH, func.sum(Refund.amount_minor))
-            .where(Refund.shift_id == shift_id, Refund.status == RefundStatus.SUCCEEDED)
-            .group_by(Refund.method == CASH)
-        ).all()
-    )
+    refunds = {False: 0, True: 0}
+    for method, amount in session.execute(
+        select(Refund.method, func.sum(Refund.amount_minor))
+        .where(Refund.shift_id == shift_id, Refund.status == RefundStatus.SUCCEEDED)
+        .group_by(Refund.method)
+    ):
+        refunds[method == CASH] += int(amount or 0)
     adjustments = session.scalar(
         select(func.sum(ShiftAdjustment.amount_minor)).where(ShiftAdjustment.shift_id == shift_id)
     )
@@ -217,7 +224,7 @@ def summarise(session: Session, shift_id: int) -> ShiftSummary:
         m(refunds.get(True)),
         m(shift.opening_float_minor),
         {int(k): int(v) for k, v in json.loads(shift.cash_count_json or "{}").items()},
-        None if shift.counted_cash_minor is None else m(shift.counted_cash_minor),
+        _counted(shift),
         shift.difference_reason,
         m(adjustments),
         int(disputes or 0),
@@ -317,8 +324,8 @@ def close_shift(
                 shift.cash_count_json = json.dumps({str(d): n for d, n in sorted(counts.items(), reverse=True) if n})
             elif counted_minor is not None:
                 counted = Money(counted_minor, shift.currency)
-            elif shift.counted_cash_minor is not None:
-                counted = Money(shift.counted_cash_minor, shift.currency)
+            elif _counted(shift) is not None:
+                counted = Money(int(shift.counted_cash_minor or 0), shift.currency)
             else:
                 raise ValidationFailed(f"Shift {shift.id} cannot be closed", ["count the cash drawer first"])
             difference = counted - summary.expected_cash
@@ -411,3 +418,21 @@ def add_adjustment(
         s.flush()
         record(s, clock, actor, "shift.adjustment", "shift_adjustment", adj.id, None, snapshot(adj), reason)
         return adj.id
+
+
+def current_shift_id(session: Session, now: datetime) -> int | None:
+    """Today's shift at the counter: the unclosed one running now, else the latest started, else the next."""
+    unclosed = select(Shift.id).where(Shift.status != ShiftStatus.CLOSED, Shift.starts_at <= now)
+    running = session.scalar(unclosed.where(Shift.ends_at > now).order_by(Shift.starts_at, Shift.id).limit(1))
+    if running is not None:
+        return int(running)
+    latest = session.scalar(unclosed.order_by(Shift.starts_at.desc(), Shift.id.desc()).limit(1))
+    if latest is not None:
+        return int(latest)
+    upcoming = session.scalar(
+        select(Shift.id)
+        .where(Shift.status != ShiftStatus.CLOSED, Shift.starts_at > now, Shift.starts_at < now + timedelta(hours=24))
+        .order_by(Shift.starts_at, Shift.id)
+        .limit(1)
+    )
+    return None if upcoming is None else int(upcoming)

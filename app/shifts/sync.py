@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import health
@@ -34,11 +35,11 @@ from app.domain.status import (
     advance,
     can_move,
 )
-from app.errors import ConfigurationError, ConnectorError
+from app.errors import ConfigurationError, ConflictError, ConnectorError
 from app.routes import endpoint
 from app.settings import get_setting, set_setting
 from app.shifts.disputes import upsert_dispute
-from app.shifts.schedule import ShiftLocator, clinic_for_terminal
+from app.shifts.schedule import ShiftLocator, clinic_for_terminal, open_todays_shifts
 
 PROVIDERS = ("stripe", "square")
 SECRET_NAMES = {"stripe": "stripe.api_key", "square": "square.access_token"}
@@ -121,16 +122,15 @@ def fetch(ctx: AppContext, processor: PaymentProcessor, since: datetime | None =
                 Dispute.status.in_([DisputeStatus.OPEN, DisputeStatus.EVIDENCE_SUBMITTED]),
             )
         )
-    payouts = processor.list_payouts(start, until)
+    payouts = [p for p in processor.list_payouts(start, until) if p.provider_ref not in known]
     entries = {p.provider_ref: processor.list_payout_entries(p.provider_ref) for p in payouts}
-    entries = {ref: e for ref, e in entries.items() if ref not in known}
     dispute_start = min(start, oldest_open) if oldest_open else start
     return Snapshot(
         provider,
         until,
         processor.list_payments(start, until),
         processor.list_refunds(start, until),
-        [p for p in payouts if p.provider_ref not in known],
+        payouts,
         entries,
         processor.list_disputes(dispute_start, until),
     )
@@ -145,8 +145,14 @@ def sync_provider(
     except ConnectorError as exc:
         health.mark(ctx.db, ctx.clock, processor.name, False, str(exc))
         raise
-    with ctx.db.unit_of_work() as s:
-        report = store(s, ctx.clock, actor, snap)
+    try:
+        with ctx.db.unit_of_work() as s:
+            report = store(s, ctx.clock, actor, snap)
+    except IntegrityError as exc:  # the unique (provider, reference) keys held: nothing was stored twice
+        raise ConflictError(
+            f"{processor.name.capitalize()} was polled from another desk at the same moment; "
+            "nothing was stored twice. The next poll picks up anything missing."
+        ) from exc
     health.mark(ctx.db, ctx.clock, processor.name, True)
     return report
 
@@ -328,6 +334,7 @@ def poll(ctx: AppContext, provider: str) -> str:
     except ConnectorError as exc:
         return f"failed: {exc} (stored data is kept; the shift can still be closed)"
     with ctx.db.unit_of_work() as s:
+        open_todays_shifts(s, ctx.clock, SYSTEM)
         delayed = flag_settlement_delays(s, ctx.clock, SYSTEM)
     return str(report) + (f"; {delayed} settlement delay(s) flagged" if delayed else "")
 
@@ -351,6 +358,6 @@ def refresh_all(ctx: AppContext, actor: Actor = SYSTEM) -> dict[str, Any]:
             continue
         try:
             out[provider] = str(sync_provider(ctx, build_processor(ctx, provider), actor=actor))
-        except ConnectorError as exc:
+        except (ConnectorError, ConfigurationError, ConflictError) as exc:  # close-out goes on from stored data
             out[provider] = exc
     return out
