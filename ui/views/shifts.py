@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -32,6 +32,7 @@ from app.shifts.schedule import open_todays_shifts
 from app.shifts.service import ShiftSummary, close_out, counted_total, current_shift_id, record_cash_count, summarise
 from ui.env import ViewEnv
 from ui.format import fmt
+from ui.printing import ask_and_print, render_pages
 from ui.widgets.list_page import ListPage
 from ui.widgets.paged_table import Column
 
@@ -98,11 +99,14 @@ class TodayPanel(QWidget):
         self.close_button.setStyleSheet("font-weight:600; padding:6px 18px;")
         self.print_button = QPushButton("Print shift report…")
         self.print_button.setObjectName("printReport")
+        self.save_button = QPushButton("Save PDF…")
+        self.save_button.setObjectName("saveReport")
+        self.save_button.clicked.connect(self.ask_where_to_save)
         self.save_count.clicked.connect(self.save_count_now)
         self.close_button.clicked.connect(self.close_shift_now)
-        self.print_button.clicked.connect(self.ask_where_to_save)
+        self.print_button.clicked.connect(self.print_report)
         actions = QHBoxLayout()
-        for w in (self.counted, self.reason, self.save_count, self.close_button, self.print_button):
+        for w in (self.counted, self.reason, self.save_count, self.close_button, self.print_button, self.save_button):
             actions.addWidget(w)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -133,6 +137,7 @@ class TodayPanel(QWidget):
         for w in (self.close_button, self.save_count, self.reason, *self.counts.values()):
             w.setEnabled(enabled)
         self.print_button.setEnabled(summary is not None)
+        self.save_button.setEnabled(summary is not None)
         if summary is None:
             return
         self.heading.setText(
@@ -177,6 +182,15 @@ class TodayPanel(QWidget):
     def ask_where_to_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save shift report", "shift-report.pdf", "PDF (*.pdf)")
         self.save_report_to(path)
+
+    def print_report(self) -> None:
+        if self.summary is not None:
+            ctx, sid = self.env.ctx, self._sid()
+            self.env.act(lambda: render_pages(shift_report_pdf(ctx, sid)), self._print_pages)
+
+    def _print_pages(self, pages: list[QImage]) -> None:
+        if ask_and_print(self, pages, "shift report"):
+            self.env.notify(f"Shift report sent to the printer ({len(pages)} page(s)); a copy is in the archive.")
 
     def save_report_to(self, path: str) -> None:
         if path and self.summary is not None:
