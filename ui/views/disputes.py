@@ -29,6 +29,7 @@ COLUMNS = [
     Column("Status", "status", "", 110),
     Column("Owner", "owner_role", "", 90),
     Column("Payment", "payment_ref", "", 140),
+    Column("Shift", "shift_id", "", 60),
 ]
 OUTCOMES = {"Won": DisputeStatus.WON, "Lost": DisputeStatus.LOST, "Corrected": DisputeStatus.CORRECTED}
 
