@@ -77,7 +77,15 @@ def _provider_poll(provider: str) -> Callable[[AppContext], str]:
     return run
 
 
+def remittance_collect(ctx: AppContext) -> str:
+    """Apply remittance files the insurer channels collected (registered, not yet applied)."""
+    from app.remittance.sync import collect_pending
+
+    return collect_pending(ctx)
+
+
 _RUNNERS: dict[str, Callable[[AppContext], str]] = {
+    "remittance_collect": remittance_collect,
     "outbox_dispatch": outbox_dispatch,
     "sla_check": sla_check,
     "insurer_sftp_poll": _provider_poll("insurer_sftp"),

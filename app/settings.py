@@ -52,6 +52,7 @@ DEFAULT_SCHEDULES: tuple[Schedule, ...] = (
     ),
     Schedule("stripe_poll", "Stripe takings, payouts and disputes", "interval", {"hours": 2}),
     Schedule("square_poll", "Square takings, payouts and disputes", "interval", {"hours": 1}),
+    Schedule("remittance_collect", "Apply remittances collected from insurers", "interval", {"minutes": 15}),
     Schedule("sla_check", "Claims without adjudication after 48 h", "interval", {"hours": 1}),
     Schedule("outbox_dispatch", "Send everything queued while offline", "interval", {"minutes": 1}),
 )
@@ -63,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "refunds.manager_limit_minor": 50_000,
     "refunds.duplicate_window_minutes": 30,
     "cash.writeoff_limit_minor": 5_000,
+    "cash.tolerance": {},
+    "accounting.account_map": None,
+    "accounting.external_map": {},
     "endpoints": {},  # provider -> base URL (non-secret)
     "schedules": {s.job: {"trigger": s.trigger, **s.args} for s in DEFAULT_SCHEDULES},
 }

@@ -28,10 +28,11 @@ from ui.views.dashboard import DashboardView
 from ui.views.disputes import DisputesView
 from ui.views.payouts import PayoutsView
 from ui.views.refunds import RefundsView
+from ui.views.remittances import RemittancesView
 from ui.views.settings import SettingsView
 from ui.views.shifts import ShiftsView
 
-NAV = ["Dashboard", "Claims", "Payouts", "Shift close-out", "Disputes", "Refunds", "Settings"]
+NAV = ["Dashboard", "Claims", "Remittances", "Payouts", "Shift close-out", "Disputes", "Refunds", "Settings"]
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.views: dict[str, QWidget] = {
             "Dashboard": DashboardView(self.env),
             "Claims": ClaimsView(self.env),
+            "Remittances": RemittancesView(self.env),
             "Payouts": PayoutsView(self.env),
             "Shift close-out": ShiftsView(self.env),
             "Disputes": DisputesView(self.env),

@@ -10,28 +10,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from app.archive import keep_artefact
 from app.audit import Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.db.models import Claim, Invoice, LedgerPosting, Payer, Remittance, RemittanceLine
 from app.domain.status import ClaimStatus, RemittanceStatus, TaskPriority, advance, can_move
 from app.errors import NotFound
-from app.archive import keep_artefact
 from app.ledger.cash_application import cash_application_csv
 from app.ledger.chart import AccountMap, AccountRole
 from app.ledger.journal_builders import journal_for_application
-from app.ledger.postings import ApplicationResult, LineApplication, Outcome, Posting, UnmatchedLine
+from app.ledger.journals import JournalEntry, JournalLine
+from app.ledger.postings import ApplicationResult, LineApplication, Outcome, Posting, PostingKind, UnmatchedLine
 from app.ledger.remittance import Adjustment, AdjustmentGroup, ProviderAdjustment
 from app.ledger.remittance import RemittanceLine as LedgerLine
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
+from app.remittance.bulk import insert_rows, update_by_id
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
 from app.tasks import open_task
@@ -46,6 +48,7 @@ _TARGET = {
     Outcome.DENIAL: ClaimStatus.DENIED,
 }
 CHUNK = 1000
+DETAIL_LINES = 40  # journals with more lines are summarised per account
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +62,26 @@ class ApplyOutcome:
     message: str
 
 
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 def ledger_id(remittance_id: int) -> str:
     return f"REM{remittance_id}"
 
 
+_GROUPS = {g.value: g for g in AdjustmentGroup}
+
+
 def _group(code: str) -> AdjustmentGroup:
-    try:
-        return AdjustmentGroup(code)
-    except ValueError:
-        return AdjustmentGroup.OTHER
+    return _GROUPS.get(code, AdjustmentGroup.OTHER)
 
 
 def _adjustments(items: list[dict[str, str]], currency: str) -> list[Adjustment]:
-    return [Adjustment(_group(a["group"]), a["reason"], Money(to_minor(a["amount"], currency), currency)) for a in items]
+    return [
+        Adjustment(_group(a["group"]), a["reason"], Money(to_minor(a["amount"], currency), currency)) for a in items
+    ]
 
 
 def _ledger_line(row: Any, currency: str) -> LedgerLine:
@@ -166,8 +176,7 @@ class _Writer:
                 continue
             claim = self.claims.get(p.claim_id or "")
             rows.append(self._posting(p, claim, now))
-        for start in range(0, len(rows), CHUNK):
-            self.session.execute(insert(LedgerPosting), rows[start : start + CHUNK])
+        insert_rows(self.session, _table(LedgerPosting), rows)
         return sum(1 for r in rows if r["status"] == "held")
 
     def _posting(self, p: Posting, claim: ClaimRow | None, now: Any) -> dict[str, Any]:
@@ -191,7 +200,8 @@ class _Writer:
         per_claim: dict[str, list[LineApplication]] = {}
         for app in applied:
             per_claim.setdefault(app.claim_id, []).append(app)
-        now, updates, changes, copay = self.clock.now(), [], [], {}
+        now, updates, changes = self.clock.now(), [], []
+        copay: dict[int, int] = {}
         for number, apps in per_claim.items():
             c = self.claims[number]
             status, note = _claim_status(c.status, [a.outcome for a in apps])
@@ -204,8 +214,7 @@ class _Writer:
             changes.append({**change, "status": [c.status.value, status.value], **({"note": note} if note else {})})
             if c.encounter_id is not None and resp != c.patient_resp:
                 copay[c.encounter_id] = copay.get(c.encounter_id, 0) + resp - c.patient_resp
-        for start in range(0, len(updates), CHUNK):
-            self.session.execute(update(Claim), updates[start : start + CHUNK])
+        update_by_id(self.session, _table(Claim), updates)
         return changes + self._invoices(copay)
 
     def _invoices(self, copay: dict[int, int]) -> list[dict[str, Any]]:
@@ -216,11 +225,10 @@ class _Writer:
                 Invoice.encounter_id.in_(encounters[start : start + CHUNK])
             )
             for inv_id, number, enc, due in self.session.execute(q):
-                new = due + copay.pop(enc, 0)
+                new = due + copay.pop(enc, 0) if enc is not None else due
                 updates.append({"id": inv_id, "patient_due_minor": new})
                 changes.append({"invoice": number, "patient_due": [due, new]})
-        for start in range(0, len(updates), CHUNK):
-            self.session.execute(update(Invoice), updates[start : start + CHUNK])
+        update_by_id(self.session, _table(Invoice), updates)
         return changes
 
     def lines(
@@ -230,17 +238,23 @@ class _Writer:
         for app in applied:
             why = f"{app.rule.value} ({app.score}): {'; '.join(app.explanation)}"
             rows.append(
-                {"id": ids[app.line_index], "claim_id": self.claims[app.claim_id].id, "match_rule": why[:200], "applied": True}
+                {
+                    "id": ids[app.line_index],
+                    "claim_id": self.claims[app.claim_id].id,
+                    "match_rule": why[:200],
+                    "applied": True,
+                }
             )
         for un in unmatched:
             rows.append({"id": ids[un.line_index], "claim_id": None, "match_rule": f"unmatched: {un.reason}"[:200]})
-        for start in range(0, len(rows), CHUNK):
-            self.session.execute(update(RemittanceLine), [r for r in rows[start : start + CHUNK] if "applied" in r])
-            self.session.execute(update(RemittanceLine), [r for r in rows[start : start + CHUNK] if "applied" not in r])
+        update_by_id(self.session, _table(RemittanceLine), [r for r in rows if "applied" in r])
+        update_by_id(self.session, _table(RemittanceLine), [r for r in rows if "applied" not in r])
 
 
 def _unmatched_task(session: Session, clock: Clock, actor: Actor, rem: Remittance, un: UnmatchedLine) -> None:
-    ranked = "\n".join(f"{n}. {c.claim_id} — score {c.score}, {'; '.join(c.explanation)}" for n, c in enumerate(un.candidates, 1))
+    ranked = "\n".join(
+        f"{n}. {c.claim_id} — score {c.score}, {'; '.join(c.explanation)}" for n, c in enumerate(un.candidates, 1)
+    )
     line = un.line
     open_task(
         session,
@@ -280,6 +294,52 @@ def _payer_code(session: Session, rem: Remittance) -> str:
     return str(session.scalar(select(Payer.code).where(Payer.id == rem.payer_id)) or "")
 
 
+def _summarised(entry: JournalEntry | None) -> JournalEntry | None:
+    """A big remittance's journal nets to one line per account and party (detail: cash-application.csv)."""
+    if entry is None or len(entry.lines) <= DETAIL_LINES:
+        return entry
+    net: dict[tuple[str, str], list[int]] = {}
+    for ln in entry.lines:
+        slot = net.setdefault((ln.account, ln.party), [0, 0])
+        slot[0] += ln.signed.minor
+        slot[1] += 1
+    cur, zero = entry.currency, Money.zero(entry.currency)
+    lines = []
+    for (account, party), (amount, count) in net.items():
+        memo = f"{count} posting(s) of {entry.source_id}; detail in its cash-application.csv"
+        if amount:
+            debit, credit = (Money(amount, cur), zero) if amount > 0 else (zero, Money(-amount, cur))
+            lines.append(JournalLine(account, debit, credit, memo, party))
+    return replace(entry, lines=tuple(lines))
+
+
+def _journal(result: ApplicationResult, accounts: AccountMap) -> JournalEntry | None:
+    """The remittance's journal; a big one is built from postings merged by kind (same totals per account)."""
+    if len(result.postings) <= DETAIL_LINES:
+        return journal_for_application(result, accounts)
+    merged: dict[tuple[PostingKind, bool, str, str], list[int]] = {}
+    for p in result.postings:
+        reason = p.reason_code if p.kind is PostingKind.PROVIDER_ADJUSTMENT else ""
+        party = p.patient_ref or "" if p.kind is PostingKind.PATIENT_RESPONSIBILITY else ""
+        merged.setdefault((p.kind, p.held, reason, party), []).append(p.amount.minor)
+    cur = result.currency
+    postings = tuple(
+        Posting(
+            f"{result.remittance_id}:sum{n}",
+            kind,
+            Money(sum(amounts), cur),
+            None,
+            party or None,
+            reason,
+            f"{len(amounts)} {kind.value} posting(s)",
+            needs_approval=held,
+        )
+        for n, ((kind, held, reason, party), amounts) in enumerate(merged.items(), start=1)
+    )
+    summary = ApplicationResult(result.remittance_id, result.payer_id, result.paid_on, cur, (), (), postings, ())
+    return _summarised(journal_for_application(summary, accounts))
+
+
 def _unapplied_accounts(accounts: AccountMap) -> AccountMap:
     """A re-run moves money already in unapplied cash: the 'bank' side is the unapplied account."""
     code = accounts.code(AccountRole.UNAPPLIED_CASH)
@@ -297,13 +357,15 @@ def apply_stored(
     accept_unbalanced: bool = False,
 ) -> ApplyOutcome:
     """Apply the lines of a stored remittance not applied yet; idempotent."""
-    rem = session.get(Remittance, remittance_id)
+    rem = session.get(Remittance, remittance_id, with_for_update=True)  # two desks re-running: one waits
     if rem is None:
         raise NotFound(f"Remittance {remittance_id} does not exist.")
     if rem.status is RemittanceStatus.APPLIED:
         return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), f"Remittance {rem.trace_number} is already applied.")
     all_lines = list(
-        session.execute(select(RemittanceLine).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)).scalars()
+        session.execute(
+            select(RemittanceLine).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)
+        ).scalars()
     )
     first = rem.status in (RemittanceStatus.RECEIVED, RemittanceStatus.FLAGGED)
     problem = _balance_problem(rem, all_lines) if first else ""
@@ -320,7 +382,13 @@ def apply_stored(
     payer = _payer_code(session, rem)
     paid_on: date = rem.payment_date or clock.now().date()
     matcher = Matcher(
-        rid, payer, paid_on, rem.currency, claims, tolerance_rules(session, rem.currency), writeoff_limit(session, rem.currency)
+        rid,
+        payer,
+        paid_on,
+        rem.currency,
+        claims,
+        tolerance_rules(session, rem.currency),
+        writeoff_limit(session, rem.currency),
     )
     applied: list[LineApplication] = []
     unmatched: list[UnmatchedLine] = []
@@ -330,7 +398,9 @@ def apply_stored(
     remaining = len(unmatched)
     if not first:
         if not applied:
-            return ApplyOutcome(rem.id, rem.status, 0, remaining, 0, (), f"Re-run of {rem.trace_number}: no further line matched.")
+            return ApplyOutcome(
+                rem.id, rem.status, 0, remaining, 0, (), f"Re-run of {rem.trace_number}: no further line matched."
+            )
         unmatched = []  # still-unmatched lines keep their first postings and tasks
     result = matcher.result(applied, unmatched, matcher.provider_postings(_plbs(rem)) if first else ())
     writer = _Writer(session, clock, rem, claims)
@@ -342,7 +412,7 @@ def apply_stored(
     if held:
         _held_task(session, clock, actor, rem, held)
     accounts = account_map(session)
-    entry = journal_for_application(result, accounts if first else _unapplied_accounts(accounts))
+    entry = _journal(result, accounts if first else _unapplied_accounts(accounts))
     posted = tuple(post_entries(session, clock, actor, [entry])) if entry is not None else ()
     before = snapshot(rem)
     moved_in = sum(a.line.paid.minor for a in applied) if not first else 0
@@ -355,7 +425,17 @@ def apply_stored(
         keep_artefact(session, clock, store, "remittance", rem.id, name, cash_application_csv(result))
     summary = {"lines_applied": len(applied), "unmatched": remaining, "held": held, "journals": list(posted)}
     reason = "accepted although unbalanced: " + problem if problem else ""
-    record(session, clock, actor, "remittance.apply", "remittance", rem.id, before, {**snapshot(rem), **summary, "changes": changes}, reason)
+    record(
+        session,
+        clock,
+        actor,
+        "remittance.apply",
+        "remittance",
+        rem.id,
+        before,
+        {**(snapshot(rem) or {}), **summary, "changes": changes},
+        reason,
+    )
     message = (
         f"Remittance {rem.trace_number}: {len(applied)} line(s) applied, {remaining} unmatched, "
         f"{held} posting(s) held for approval, {Money(rem.unapplied_minor, rem.currency)} unapplied."

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.archive import keep_artefact, quarantine, register_incoming
@@ -21,17 +21,18 @@ from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.context import AppContext
 from app.db.models import ImportedFile, Payer, Remittance, RemittanceLine
+from app.domain.status import RemittanceStatus
 from app.errors import ParseError, ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
 from app.money import to_minor
 from app.remittance.apply import ApplyOutcome, apply_stored
+from app.remittance.bulk import insert_rows
 from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
 from app.settings import get_setting
 from app.users import Permission, require
 from app.x12.remittance import payment_dict
 
 _FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
-CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,14 @@ def _m(value: Any, currency: str) -> int:
 
 
 def store_payment(
-    session: Session, clock: Clock, actor: Actor, store: ArtefactStore, file: ImportedFile, read: ReadPayment, payer: tuple[int, str] | None
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    store: ArtefactStore,
+    file: ImportedFile,
+    kind: FileKind,
+    read: ReadPayment,
+    payer: tuple[int, str] | None,
 ) -> int | None:
     """One Remittance with its lines and remittance.json; None when this payment is already stored."""
     p, cur = read.payment, read.currency
@@ -91,7 +99,7 @@ def store_payment(
     doc = payment_dict(p)
     rem = Remittance(
         payer_id=payer_id,
-        source_format=_FORMAT[FileKind(file.kind)],
+        source_format=_FORMAT[kind],
         filename=file.filename[:200],
         raw_sha256=file.sha256,
         trace_number=p.trace_number[:60],
@@ -128,41 +136,43 @@ def store_payment(
                 "applied": False,
             }
         )
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(RemittanceLine), rows[start : start + CHUNK])
-    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc, indent=1).encode())
+    insert_rows(session, RemittanceLine.__table__, rows)  # type: ignore[arg-type]
+    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc).encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
     record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
     return rem.id
 
 
-def _import(ctx: AppContext, actor: Actor, data: bytes, filename: str, kind: FileKind, payer_code: str | None, mapping_name: str | None) -> ImportResult:
+def process_file(
+    s: Session,
+    ctx: AppContext,
+    actor: Actor,
+    file: ImportedFile,
+    data: bytes,
+    *,
+    payer_code: str | None = None,
+    mapping_name: str | None = None,
+) -> ImportResult:
+    """Store and apply every payment of a registered file (in the caller's unit of work)."""
     store = ArtefactStore(ctx.paths.archive)
-    with ctx.db.unit_of_work() as s:
-        reg = register_incoming(s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data)
-        if reg.duplicate and reg.file.status != "quarantined":
-            when = f"{reg.file.received_at:%d %b %Y %H:%M} UTC"
-            message = f"{filename} was already imported on {when} (as {reg.file.filename}); nothing was changed."
-            return ImportResult(filename, kind.value, True, (), (), (), message)
-        mapping = None
-        if kind is FileKind.CSV:
-            mapping = saved_mapping(s, mapping_name or payer_code or "")
-        payers = PayerIndex(s, payer_code)
-        currency = str(get_setting(s, "clinic.currency") or "GBP")
-        ids, outcomes, skipped = [], [], []
-        for read in read_payments(kind, data, filename, currency=currency, mapping=mapping):
-            rid = store_payment(s, ctx.clock, actor, store, reg.file, read, payers.find(read.payment.payer))
-            if rid is None:
-                skipped.append(read.payment.trace_number)
-                continue
-            ids.append(rid)
-            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid))
-        reg.file.status = "flagged" if any(o.message and o.applied_lines == 0 and o.status.value == "flagged" for o in outcomes) else "processed"
-        lines = [o.message for o in outcomes]
-        lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]
-        reg.file.message = "\n".join(lines)[:2000]
-        message = f"{filename}: {len(ids)} payment(s) imported.\n" + "\n".join(lines)
-        return ImportResult(filename, kind.value, False, tuple(ids), tuple(outcomes), tuple(skipped), message.strip())
+    kind = detect_kind(data)
+    mapping = saved_mapping(s, mapping_name or payer_code or "") if kind is FileKind.CSV else None
+    payers = PayerIndex(s, payer_code)
+    currency = str(get_setting(s, "clinic.currency") or "GBP")
+    ids, outcomes, skipped = [], [], []
+    for read in read_payments(kind, data, file.filename, currency=currency, mapping=mapping):
+        rid = store_payment(s, ctx.clock, actor, store, file, kind, read, payers.find(read.payment.payer))
+        if rid is None:
+            skipped.append(read.payment.trace_number)
+            continue
+        ids.append(rid)
+        outcomes.append(apply_stored(s, ctx.clock, actor, store, rid))
+    file.status = "flagged" if any(o.status is RemittanceStatus.FLAGGED for o in outcomes) else "processed"
+    lines = [o.message for o in outcomes]
+    lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]
+    file.message = "\n".join(lines)[:2000] or "no payments in the file"
+    message = f"{file.filename}: {len(ids)} payment(s) imported.\n" + "\n".join(lines)
+    return ImportResult(file.filename, file.kind, False, tuple(ids), tuple(outcomes), tuple(skipped), message.strip())
 
 
 def import_remittance_file(
@@ -177,10 +187,28 @@ def import_remittance_file(
     """Store and apply a remittance file (835, insurer XML, or CSV with a saved mapping)."""
     require(actor, Permission.IMPORT_FILES)
     kind = detect_kind(data)
+    store = ArtefactStore(ctx.paths.archive)
     try:
-        return _import(ctx, actor, data, filename, kind, payer_code, mapping_name)
+        with ctx.db.unit_of_work() as s:
+            reg = register_incoming(
+                s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data
+            )
+            if reg.duplicate and reg.file.status != "quarantined":
+                when = f"{reg.file.received_at:%d %b %Y %H:%M} UTC"
+                message = f"{filename} was already imported on {when} (as {reg.file.filename}); nothing was changed."
+                return ImportResult(filename, kind.value, True, (), (), (), message)
+            return process_file(s, ctx, actor, reg.file, data, payer_code=payer_code, mapping_name=mapping_name)
     except (ParseError, ValidationFailed) as exc:
         with ctx.db.unit_of_work() as s:
-            store = ArtefactStore(ctx.paths.archive)
-            quarantine(s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data, reason=str(exc))
+            quarantine(
+                s,
+                ctx.clock,
+                actor,
+                store,
+                kind=kind.value,
+                source=payer_code or "",
+                filename=filename,
+                data=data,
+                reason=str(exc),
+            )
         raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -75,7 +76,8 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 
 def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: datetime) -> dict[str, ClaimRow]:
-    """Claims (by number) that share a claim number, payer ref or patient with any line."""
+    """Claims (by number) that share a claim number with a line, or the payer ref or patient of a
+    line whose claim number is not ours."""
     since = now - timedelta(days=RECENT_DAYS)
     base = (
         select(
@@ -98,16 +100,19 @@ def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: date
         .where(Claim.status.in_(OPEN_STATUSES))
         .where(or_(Claim.adjudicated_at.is_(None), Claim.adjudicated_at >= since))
     )
-    keys = (
-        (Claim.number, [ln.claim_id or "" for ln in lines]),
-        (Claim.insurer_ref, [ln.payer_claim_id or "" for ln in lines]),
-        (Patient.ref, [ln.patient_ref or "" for ln in lines]),
-    )
-    rows: dict[int, tuple[object, ...]] = {}
-    for column, values in keys:
+    rows: dict[int, Any] = {}
+    for chunk in _chunks(ln.claim_id or "" for ln in lines):
+        rows.update((r[0], r) for r in session.execute(base.where(Claim.number.in_(chunk))))
+    # a line whose claim number is ours scores above any other evidence (see app.ledger.matching):
+    # only the others need the slower lookups by payer reference and patient (not indexed)
+    numbers = {r[1] for r in rows.values()}
+    rest = [ln for ln in lines if (ln.claim_id or "").strip() not in numbers]
+    for column, values in (
+        (Claim.insurer_ref, [ln.payer_claim_id or "" for ln in rest]),
+        (Patient.ref, [ln.patient_ref or "" for ln in rest]),
+    ):
         for chunk in _chunks(values):
-            for row in session.execute(base.where(column.in_(chunk))):
-                rows[row[0]] = tuple(row)
+            rows.update((r[0], r) for r in session.execute(base.where(column.in_(chunk))))
     written: dict[int, int] = {}
     ids = list(rows)
     for start in range(0, len(ids), CHUNK):
@@ -122,27 +127,16 @@ def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: date
     out: dict[str, ClaimRow] = {}
     for cid, r in rows.items():
         number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]
-        out[str(number)] = ClaimRow(
-            cid,
-            str(number),
-            str(ref),
-            int(pid),  # type: ignore[call-overload]
-            str(pref),
-            str(payer),
-            day,  # type: ignore[arg-type]
-            int(tot),  # type: ignore[call-overload]
-            int(paid),  # type: ignore[call-overload]
-            int(resp),  # type: ignore[call-overload]
-            written.get(cid, 0),
-            ClaimStatus(status),
-            enc,  # type: ignore[arg-type]
-            str(cur),
+        out[number] = ClaimRow(
+            cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), ClaimStatus(status), enc, cur
         )
     return out
 
 
 def _open_claim(c: ClaimRow) -> OpenClaim:
-    money = lambda minor: Money(minor, c.currency)  # noqa: E731 - local shorthand
+    def money(minor: int) -> Money:
+        return Money(minor, c.currency)
+
     outstanding = c.total - c.paid - c.patient_resp - c.written_off
     return OpenClaim(
         c.number,
@@ -167,7 +161,7 @@ def _allowed(claim: OpenClaim, line: RemittanceLine) -> OpenClaim:
 
 def _renumber(postings: tuple[Posting, ...], prefix: str, index: int) -> tuple[Posting, ...]:
     old = f"{prefix}:0:"
-    return tuple(replace(p, posting_id=f"{prefix}:{index}:{p.posting_id[len(old):]}") for p in postings)
+    return tuple(replace(p, posting_id=f"{prefix}:{index}:{p.posting_id[len(old) :]}") for p in postings)
 
 
 @dataclass

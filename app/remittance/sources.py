@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.claims.xml_payload import parse_remittance_xml
-from app.errors import ParseError, ValidationFailed
+from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping, FieldKind, FieldSpec, ImportSchema, read_mapped_csv
 from app.money import Money
 from app.x12.remittance import Adjustment, ClaimPayment, RemittancePayment
@@ -121,8 +121,10 @@ def _from_csv(data: bytes, filename: str, mapping: ColumnMapping) -> Iterator[Re
         claims = []
         currency = group[0]["paid"].currency
         for row in group:
-            paid, resp, contractual = _amount(row, "paid"), _amount(row, "patient_responsibility"), _amount(
-                row, "contractual"
+            paid, resp, contractual = (
+                _amount(row, "paid"),
+                _amount(row, "patient_responsibility"),
+                _amount(row, "contractual"),
             )
             adjustments = []
             if contractual:
@@ -143,9 +145,7 @@ def _from_csv(data: bytes, filename: str, mapping: ColumnMapping) -> Iterator[Re
                 )
             )
         total = sum((c.paid for c in claims), Decimal(0))
-        payment = RemittancePayment(
-            trace, mapping.source, "", "", group[0]["payment_date"], total, tuple(claims), ()
-        )
+        payment = RemittancePayment(trace, mapping.source, "", "", group[0]["payment_date"], total, tuple(claims), ())
         refs = tuple(str(r.get("patient_ref") or "") for r in group)
         yield ReadPayment(payment, currency, refs, tuple(r.get("service_date") for r in group))
 
@@ -164,6 +164,3 @@ def read_payments(
             ["choose the insurer (--payer) or the mapping (--mapping) saved in Settings"],
         )
     return _from_csv(data, filename, mapping)
-
-
-__all__ = ["FileKind", "ParseError", "ReadPayment", "detect_kind", "read_payments"]

@@ -28,11 +28,11 @@ def test_jobs_are_stored_in_the_app_database_and_survive_a_restart(ctx: AppConte
     finally:
         scheduler.shutdown(wait=False)
     with ctx.db.read() as s:
-        assert s.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 9
+        assert s.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 10
     again = build_scheduler(ctx)
     again.start(paused=True)
     try:
-        assert len(again.get_jobs()) == 9  # replaced, not duplicated
+        assert len(again.get_jobs()) == 10  # replaced, not duplicated
     finally:
         again.shutdown(wait=False)
 

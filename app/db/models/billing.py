@@ -54,7 +54,7 @@ class Invoice(Base):
     number: Mapped[str] = mapped_column(String(30), unique=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id"))
+    encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id"), index=True)
     issued_at: Mapped[datetime]
     total_minor: Mapped[int] = money_column()
     paid_minor: Mapped[int] = money_column()

@@ -28,7 +28,7 @@ class Claim(Base):
     paid_minor: Mapped[int] = money_column()
     patient_resp_minor: Mapped[int] = money_column()
     currency: Mapped[str] = currency_column()
-    insurer_ref: Mapped[str] = mapped_column(String(60), default="")
+    insurer_ref: Mapped[str] = mapped_column(String(60), default="", index=True)
     authorisation_number: Mapped[str] = mapped_column(String(40), default="")
     risk_score: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
     risk_reasons: Mapped[str] = mapped_column(Text, default="[]")
