@@ -75,6 +75,9 @@ class SettingsView(QWidget):
             )
         )
         lay.addWidget(tabs)
+        for label in self.findChildren(QLabel):  # long explanations wrap instead of widening the window
+            if len(label.text()) > 80:
+                label.setWordWrap(True)
 
     def _run(self, fn: Callable[[], Any], done: str) -> None:
         def after(result: Any) -> None:

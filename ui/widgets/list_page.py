@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableView,
     QTextBrowser,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -65,8 +66,10 @@ class ListPage(QWidget):
         self.status.setVisible(bool(statuses))
         self.count = QLabel("")
         self.count.setObjectName("count")
-        self.actions = QHBoxLayout()
-        self.actions.setSpacing(6)
+        # actions on their own row; a toolbar moves what does not fit into its "»" menu
+        self.actions = QToolBar()
+        self.actions.setObjectName("actions")
+        self.actions.setMovable(False)
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)
         filters.addWidget(self.status, 1)
@@ -74,7 +77,6 @@ class ListPage(QWidget):
         filters.addLayout(self.extra_filters)
         filters.addWidget(self.count)
         filters.addStretch(0)
-        filters.addLayout(self.actions)
 
         self.table = QTableView()
         self.table.setObjectName("table")
@@ -112,6 +114,7 @@ class ListPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(filters)
+        layout.addWidget(self.actions)
         layout.addWidget(split, 1)
 
         self._debounce = QTimer(self, singleShot=True, interval=250)
