@@ -2,7 +2,8 @@
 
 A mapping file (CSV, see :data:`app.claims.coding.MAPPING_COLUMNS`) replaces every mapping of one
 clinic for one payer in one transaction; a bad file changes nothing and lists every problem. One
-row can be edited at a time. :func:`audit_inputs` gives the pure coding audit what it needs.
+row can be edited, end-dated or added at a time (front desk, manager, administrator).
+:func:`audit_inputs` gives the pure coding audit what it needs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
+from typing import Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -21,7 +24,7 @@ from app.claims import coding
 from app.clock import Clock
 from app.db.models import Clinic, CodeMapping, InsurerCode, Payer
 from app.errors import NotFound, ParseError, ValidationFailed
-from app.users import Permission, require
+from app.users import ROLE_PERMISSIONS, Permission, require
 
 DICTIONARY_COLUMNS = ("code", "description", "valid_from", "valid_to", "max_units")
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,19}$")
@@ -97,6 +100,46 @@ def _row(m: CodeMapping) -> MappingRow:
     )
 
 
+class Keep(Enum):
+    """``edit_mapping(valid_to=KEEP)``: leave the end date as it is (``None`` makes the row open-ended)."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+def require_mapping_editor(actor: Actor) -> None:
+    """Editing the table is claims preparation (front desk, manager) or settings work (administrator)."""
+    if Permission.MANAGE_SETTINGS not in ROLE_PERMISSIONS[actor.role]:
+        require(actor, Permission.PREPARE_CLAIMS)
+
+
+def _overlapping(
+    session: Session, row: CodeMapping, valid_from: date, valid_to: date | None, clinic_code: str
+) -> list[str]:
+    others = session.scalars(
+        select(CodeMapping).where(
+            CodeMapping.clinic_id == row.clinic_id,
+            CodeMapping.payer_id == row.payer_id,
+            CodeMapping.clinic_code == clinic_code,
+        )
+    )
+    end = valid_to or date.max
+    return [
+        f"{clinic_code} is already mapped to {o.insurer_code} from {o.valid_from.isoformat()}"
+        f"{' to ' + o.valid_to.isoformat() if o.valid_to else ''}: the dates overlap"
+        for o in others
+        if o.id != row.id and o.valid_from <= end and valid_from <= (o.valid_to or date.max)
+    ]
+
+
+def _code_problem(label: str, value: str) -> list[str]:
+    if not _CODE.fullmatch(value.strip().upper()):
+        return [f"{label} {value!r} is not a procedure code (letters, digits, '.' or '-')"]
+    return []
+
+
 def edit_mapping(
     session: Session,
     clock: Clock,
@@ -105,33 +148,63 @@ def edit_mapping(
     *,
     insurer_code: str | None = None,
     description: str | None = None,
-    valid_to: date | None = None,
+    valid_to: date | Keep | None = KEEP,
     requires_authorisation: bool | None = None,
 ) -> MappingRow:
-    """Change one mapping row (audit-logged); the insurer code must look like a code."""
-    require(actor, Permission.IMPORT_FILES)
+    """Change one mapping row (audit-logged); every problem is listed and nothing changes on error.
+
+    ``valid_to`` end-dates the row (a date) or makes it open-ended again (``None``).
+    """
+    require_mapping_editor(actor)
     row = session.get(CodeMapping, mapping_id)
     if row is None:
         raise NotFound(f"Code mapping {mapping_id} does not exist.")
-    before = snapshot(row)
-    problems = []
-    if insurer_code is not None:
-        code = insurer_code.strip().upper()
-        if not _CODE.fullmatch(code):
-            problems.append(f"insurer code {insurer_code!r} is not a procedure code (letters, digits, '.' or '-')")
-        row.insurer_code = code
-    if valid_to is not None and valid_to < row.valid_from:
-        problems.append(f"valid to {valid_to.isoformat()} is before valid from {row.valid_from.isoformat()}")
+    end = row.valid_to if isinstance(valid_to, Keep) else valid_to
+    problems = _code_problem("insurer code", insurer_code) if insurer_code is not None else []
+    if end is not None and end < row.valid_from:
+        problems.append(f"valid to {end.isoformat()} is before valid from {row.valid_from.isoformat()}")
+    if end != row.valid_to:
+        problems += _overlapping(session, row, row.valid_from, end, row.clinic_code)
     if problems:
         raise ValidationFailed(f"Mapping of {row.clinic_code} was not changed", problems)
+    before = snapshot(row)
+    if insurer_code is not None:
+        row.insurer_code = insurer_code.strip().upper()
     if description is not None:
-        row.description = description.strip()
-    if valid_to is not None:
-        row.valid_to = valid_to
+        row.description = description.strip()[:200]
+    row.valid_to = end
     if requires_authorisation is not None:
         row.requires_authorisation = requires_authorisation
     record(session, clock, actor, "code_mapping.edit", "code_mapping", row.id, before, snapshot(row))
     return _row(row)
+
+
+def add_mapping(
+    session: Session, clock: Clock, actor: Actor, clinic_id: int, payer_id: int, row: MappingRow
+) -> MappingRow:
+    """Add one mapping (``row.id`` is ignored); e.g. the insurer's new code from the day after another ends."""
+    require_mapping_editor(actor)
+    clinic, payer = _clinic_and_payer(session, clinic_id, payer_id)
+    new = CodeMapping(
+        clinic_id=clinic.id,
+        payer_id=payer.id,
+        clinic_code=row.clinic_code.strip().upper(),
+        insurer_code=row.insurer_code.strip().upper(),
+        description=row.description.strip()[:200],
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        requires_authorisation=row.requires_authorisation,
+    )
+    problems = _code_problem("clinic code", row.clinic_code) + _code_problem("insurer code", row.insurer_code)
+    if row.valid_to is not None and row.valid_to < row.valid_from:
+        problems.append(f"valid to {row.valid_to.isoformat()} is before valid from {row.valid_from.isoformat()}")
+    problems += _overlapping(session, new, new.valid_from, new.valid_to, new.clinic_code)
+    if problems:
+        raise ValidationFailed(f"The mapping of {row.clinic_code or 'a clinic code'} was not added", problems)
+    session.add(new)
+    session.flush()
+    record(session, clock, actor, "code_mapping.add", "code_mapping", new.id, None, snapshot(new))
+    return _row(new)
 
 
 def import_dictionary(session: Session, clock: Clock, actor: Actor, data: bytes, filename: str, payer_id: int) -> int:

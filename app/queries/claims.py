@@ -11,7 +11,18 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Artefact, AuditEvent, Claim, ClaimLine, Clinic, Patient, Payer, Practitioner
+from app.db.models import (
+    Artefact,
+    AuditEvent,
+    Claim,
+    ClaimLine,
+    Clinic,
+    Patient,
+    Payer,
+    Practitioner,
+    Remittance,
+    RemittanceLine,
+)
 from app.domain.status import ClaimStatus
 from app.errors import NotFound
 from app.money import Money
@@ -176,6 +187,22 @@ def claim_detail(session: Session, claim_id: int) -> ClaimDetail:
         ):
             if at is not None:
                 events.append(TimelineEvent(at, "system", f"claim.{what}", ""))
+    for line, remittance in session.execute(  # remittances are applied in bulk: show them on the claim
+        select(RemittanceLine, Remittance)
+        .join(Remittance, Remittance.id == RemittanceLine.remittance_id)
+        .where(RemittanceLine.claim_id == claim_id)
+        .order_by(Remittance.received_at, RemittanceLine.id)
+    ):
+        events.append(
+            TimelineEvent(
+                remittance.received_at,
+                remittance.payer_name or "insurer",
+                f"remittance {remittance.trace_number}",
+                f"status {line.status_code}: paid {Money(line.paid_minor, line.currency)}, patient owes "
+                f"{Money(line.patient_resp_minor, line.currency)}",
+            )
+        )
+    events.sort(key=lambda e: e.at)
     artefacts = [
         (a.name, a.sha256, a.size)
         for a in session.scalars(

@@ -1,15 +1,18 @@
-"""Claims: filter by status, lane, insurer, clinic, practitioner and text; detail with timeline,
-artefacts and risk reasons; the actions of each stage for the selected claim(s)."""
+"""Claims: filter by status, lane, insurer, clinic, practitioner, service dates and text; detail with
+timeline, artefacts and risk reasons; the actions of each stage for the selected claim(s); the code
+mapping table behind the coding audit."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog, QLineEdit, QWidget
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QInputDialog, QLineEdit, QToolButton, QWidget
 
 from app.audit import Actor
 from app.claims.dispatch import send_queued_now
@@ -24,6 +27,7 @@ from app.queries.claims import ClaimDetail, ClaimRow, claim_detail, filter_choic
 from app.queries.paging import ListQuery, Page
 from ui.env import ViewEnv
 from ui.format import fmt
+from ui.views.code_mappings import CodeMappingsDialog
 from ui.widgets.list_page import ListPage
 from ui.widgets.paged_table import Column
 
@@ -51,6 +55,24 @@ NEXT_STEP = {
 }
 
 Op = Callable[[AppContext, Actor, int], object]
+NO_DATE = QDate(2000, 1, 1)  # the lowest date a filter accepts stands for "any date"
+
+
+class ServiceDateEdit(QDateEdit):
+    """A service-date bound with a "no date" state: shows ``blank_text`` and gives None until a day is picked."""
+
+    def __init__(self, name: str, blank_text: str) -> None:
+        super().__init__(objectName=name, calendarPopup=True, displayFormat="dd MMM yyyy")
+        self.setMinimumDate(NO_DATE)
+        self.setSpecialValueText(blank_text)
+        self.setDate(NO_DATE)
+
+    def day(self) -> date | None:
+        d = self.date()
+        return None if d == NO_DATE else date(d.year(), d.month(), d.day())
+
+    def set_day(self, day: date | None) -> None:
+        self.setDate(NO_DATE if day is None else QDate(day.year, day.month, day.day))
 
 
 def render_detail(d: ClaimDetail) -> str:
@@ -167,6 +189,14 @@ class ClaimsView(ListPage):
             combo.setMaximumWidth(190)
             combo.currentIndexChanged.connect(self.apply_filters)
             self.extra_filters.addWidget(combo)
+        self.date_from = ServiceDateEdit("dateFrom", "Service from: any")
+        self.date_to = ServiceDateEdit("dateTo", "Service to: any")
+        clear = QToolButton(objectName="clearDates", text="Any date", toolTip="Clear the service-date filter")
+        for edit in (self.date_from, self.date_to):
+            edit.dateChanged.connect(self.apply_filters)
+            self.extra_filters.addWidget(edit)
+        clear.clicked.connect(self.clear_dates)
+        self.extra_filters.addWidget(clear)
         for text, slot, name in (
             ("Check", self.check, "checkClaim"),
             ("Pack", self.pack, "packClaim"),
@@ -178,6 +208,7 @@ class ClaimsView(ListPage):
             ("Submit all ready", self.submit_all, "submitAllReady"),
             ("Send queued now", self.send_now, "sendNow"),
             ("Save to folder…", self.save, "saveArtefacts"),
+            ("Code mappings…", self.open_mappings, "codeMappings"),
         ):
             self.add_action(text, slot, name)
         self.table.selectionModel().selectionChanged.connect(self._load_detail)
@@ -202,8 +233,14 @@ class ClaimsView(ListPage):
             payer_id=self.payer.currentData(),
             clinic_id=self.clinic.currentData(),
             practitioner_id=self.practitioner.currentData(),
+            date_from=self.date_from.day(),
+            date_to=self.date_to.day(),
             extra=(("lane", self.lane.currentData() or ""),),
         )
+
+    def clear_dates(self) -> None:
+        self.date_from.set_day(None)
+        self.date_to.set_day(None)
 
     def _load_detail(self, *_: Any) -> None:
         row = self.current_row()
@@ -276,3 +313,6 @@ class ClaimsView(ListPage):
 
     def _saved(self, paths: list[Path]) -> None:
         self.env.notify(f"Saved {len(paths)} file(s) to {paths[0].parent if paths else 'the folder'}.")
+
+    def open_mappings(self) -> None:
+        CodeMappingsDialog(self.env, self).open()

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -73,9 +74,11 @@ class ListPage(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(self.search, 3)
         filters.addWidget(self.status, 1)
-        self.extra_filters = QHBoxLayout()
-        filters.addLayout(self.extra_filters)
         filters.addWidget(self.count)
+        # view-specific filters get a row of their own, overflowing into a menu on narrow screens
+        self.extra_filters = QToolBar()
+        self.extra_filters.setObjectName("filters")
+        self.extra_filters.setMovable(False)
         filters.addStretch(0)
 
         self.table = QTableView()
@@ -114,6 +117,7 @@ class ListPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(filters)
+        layout.addWidget(self.extra_filters)
         layout.addWidget(self.actions)
         layout.addWidget(split, 1)
 
@@ -123,6 +127,12 @@ class ListPage(QWidget):
         self.status.currentIndexChanged.connect(self.apply_filters)
         self.model.loaded.connect(self._on_loaded)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # rows with nothing in them take no space
+        self.extra_filters.setVisible(bool(self.extra_filters.actions()))
+        self.actions.setVisible(bool(self.actions.actions()))
+        super().showEvent(event)
 
     def add_action(self, text: str, slot: Callable[[], None], name: str = "") -> QPushButton:
         button = QPushButton(text)
