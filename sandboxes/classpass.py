@@ -13,8 +13,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from sandboxes.loopback import LoopbackServer
 
 
 @dataclass
@@ -27,7 +29,7 @@ class _State:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: Any
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
         return
@@ -107,36 +109,17 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: _State, port: int) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.state = state
-
-
-class ClassPassSandbox:
+class ClassPassSandbox(LoopbackServer):
     """Run with ``with ClassPassSandbox("key", "partner-1") as sandbox: sandbox.base_url``."""
 
+    thread_name = "classpass-sandbox"
+
     def __init__(self, api_key: str, partner_id: str, port: int = 0) -> None:
+        super().__init__(port)
         self.state = _State(api_key, partner_id)
-        self._server = _Server(self.state, port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="classpass-sandbox",
-            daemon=True,
-        )
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
-    def __enter__(self) -> ClassPassSandbox:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def _attach(self, server: ThreadingHTTPServer) -> None:
+        server.state = self.state  # type: ignore[attr-defined]

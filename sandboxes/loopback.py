@@ -12,12 +12,20 @@ class LoopbackServer:
 
     thread_name = "sandbox"
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
+
+    def _attach(self, server: ThreadingHTTPServer) -> None:
+        """Give the request handlers what they need (``self.server.<x>``); nothing by default."""
+
+    @property
+    def base_url(self) -> str:
+        return self.url
 
     @property
     def url(self) -> str:
@@ -27,8 +35,9 @@ class LoopbackServer:
 
     def start(self) -> str:
         """Listen on a free loopback port; return the base URL."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
+        self._attach(self._server)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
         )

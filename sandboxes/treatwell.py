@@ -14,8 +14,10 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sandboxes.loopback import LoopbackServer
 
 
 @dataclass
@@ -28,7 +30,7 @@ class _State:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: Any
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
         return
@@ -91,36 +93,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, found[1], "text/csv; charset=utf-8")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: _State, port: int) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.state = state
-
-
-class TreatwellSandbox:
+class TreatwellSandbox(LoopbackServer):
     """Run with ``with TreatwellSandbox("user", "pw") as sandbox: sandbox.base_url``."""
 
+    thread_name = "treatwell-sandbox"
+
     def __init__(self, username: str, password: str, port: int = 0) -> None:
+        super().__init__(port)
         self.state = _State(username, password)
-        self._server = _Server(self.state, port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="treatwell-sandbox",
-            daemon=True,
-        )
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
-    def __enter__(self) -> TreatwellSandbox:
-        self._thread.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+    def _attach(self, server: ThreadingHTTPServer) -> None:
+        server.state = self.state  # type: ignore[attr-defined]
