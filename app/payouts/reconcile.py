@@ -11,8 +11,9 @@ A pair whose difference (payout gross minus sale amount) is beyond the clinic's 
 variance, not a match. Every payout line ends in exactly one of matched / variances /
 unmatched_lines, every sale in one of matched / variances / unmatched_sales.
 
-Keys are compared through two independent 64-bit hashes (both must agree), so the joins run on
-integers, not strings. The engine is pure and deterministic: the same frames in give identical
+The joins run on integers, not strings: rule 1 on a 64-bit hash of the key, each pair then checked
+on the key itself; rule 2 (only the remainder) through two independent 64-bit hashes that must
+both agree. The engine is pure and deterministic: the same frames in give identical
 frames out (historical replay). All maths is int64 minor units in polars; no Python loop runs
 per row.
 """
@@ -20,13 +21,17 @@ per row.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RULE_BOOKING = "booking_id"
 RULE_PATIENT = "patient_date_amount"
@@ -83,7 +88,8 @@ class Tolerance:
 
 @dataclass(frozen=True, slots=True)
 class ReconcileResult:
-    """Four disjoint sets; pair frames have ``PAIR_COLUMNS``, in payout-line input order."""
+    """Four disjoint sets. Pair frames have ``PAIR_COLUMNS``: rule-1 pairs, then rule-2 pairs, each in
+    payout-line input order. A pair with a missing amount is a variance."""
 
     matched: pl.DataFrame  # pairs within tolerance, with ``rule`` and ``difference_minor``
     variances: pl.DataFrame  # pairs matched by booking id but beyond tolerance
@@ -92,50 +98,74 @@ class ReconcileResult:
 
 
 def read_lines_csv(path: Path | str) -> pl.DataFrame:
-    """Payout lines CSV with the columns of ``LINE_COLUMNS`` as a typed frame."""
-    return pl.read_csv(path, columns=list(LINE_COLUMNS), schema_overrides=LINE_COLUMNS)
+    """Payout lines CSV with the columns of ``LINE_COLUMNS``; source and currency come back categorical."""
+    return _read_csv(path, LINE_COLUMNS)
 
 
 def read_sales_csv(path: Path | str) -> pl.DataFrame:
-    """Sales-ledger CSV with the columns of ``SALE_COLUMNS`` as a typed frame."""
-    return pl.read_csv(path, columns=list(SALE_COLUMNS), schema_overrides=SALE_COLUMNS)
+    """Sales-ledger CSV with the columns of ``SALE_COLUMNS``; source and currency come back categorical."""
+    return _read_csv(path, SALE_COLUMNS)
+
+
+def _read_csv(path: Path | str, columns: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    """Only the engine's columns, typed as it works on them, in one contiguous chunk (fast gathers)."""
+    return pl.read_csv(path, columns=list(columns), schema_overrides={**columns, **_CODES}).rechunk()
 
 
 def reconcile(lines: pl.DataFrame | pa.Table, sales: pl.DataFrame | pa.Table, tolerance: Tolerance) -> ReconcileResult:
     """Run the rules in order (see the module docstring). Frames may be polars or Arrow tables."""
-    lines, sales = pl.DataFrame(lines), pl.DataFrame(sales)
-    lines = lines.select([pl.col(c).cast(t) for c, t in LINE_COLUMNS.items()]).with_row_index("_r")
-    sales = sales.select([pl.col(c).cast(t) for c, t in SALE_COLUMNS.items()]).with_row_index("_r")
+    return _reconcile(lambda: pl.DataFrame(lines), lambda: pl.DataFrame(sales), tolerance)
+
+
+def reconcile_csv(lines_csv: Path | str, sales_csv: Path | str, tolerance: Tolerance) -> ReconcileResult:
+    """``reconcile`` of two CSV files. The engine owns the frames it reads, so it frees each column
+    as soon as it is done with it (a million lines against a million sales within 500 MB)."""
+    return _reconcile(lambda: read_lines_csv(lines_csv), lambda: read_sales_csv(sales_csv), tolerance)
+
+
+def _reconcile(
+    load_lines: Callable[[], pl.DataFrame], load_sales: Callable[[], pl.DataFrame], tolerance: Tolerance
+) -> ReconcileResult:
+    """The engine. It takes loaders rather than frames so that, when it reads the files itself,
+    nothing else holds the frames and narrowing them below really frees memory."""
+    lines, sales = _working(load_lines(), LINE_COLUMNS), _working(load_sales(), SALE_COLUMNS)
     by_booking = _booking_pairs(lines, sales)
-    rest_l = lines.select("_r", *_PATIENT_KEY, "gross_minor").filter(~_taken(lines.height, by_booking["_rl"]))
-    rest_s = sales.select("_r", *_PATIENT_KEY, "amount_minor").filter(~_taken(sales.height, by_booking["_rs"]))
-    by_patient = _patient_pairs(rest_l, rest_s, tolerance)
-    both = pl.concat(
-        [
-            by_booking.with_columns(pl.lit(RULE_BOOKING).alias("rule")),
-            by_patient.with_columns(pl.lit(RULE_PATIENT).alias("rule")),
-        ]
+    taken_l, taken_s = _taken(lines.height, by_booking["_rl"]), _taken(sales.height, by_booking["_rs"])
+    by_patient = _patient_pairs(  # rule 2 sees only the rows rule 1 left over
+        lines.select("_r", *_PATIENT_KEY, "gross_minor").filter(~taken_l),
+        sales.select("_r", *_PATIENT_KEY, "amount_minor").filter(~taken_s),
+        tolerance,
     )
-    amounts = both.with_columns(
-        lines["gross_minor"].gather(both["_rl"]).alias("gross_minor"),
-        sales["amount_minor"].gather(both["_rs"]).alias("amount_minor"),
-    ).with_columns(
-        (pl.col("gross_minor") - pl.col("amount_minor")).alias("difference_minor"),
-        tolerance.allowed(pl.col("amount_minor")).alias("tolerance_minor"),
+    taken_l, taken_s = taken_l.scatter(by_patient["_rl"], True), taken_s.scatter(by_patient["_rs"], True)
+    unmatched_lines = _published(lines.filter(~taken_l), LINE_COLUMNS)
+    unmatched_sales = _published(sales.filter(~taken_s), SALE_COLUMNS)
+    lines = lines.select("line_id", "currency", "gross_minor")  # all the pairs still need
+    sales = sales.select("sale_id", "currency", "amount_minor")
+    pairs = pl.concat(
+        [by_booking.with_columns(_by_patient=pl.lit(False)), by_patient.with_columns(_by_patient=pl.lit(True))]
     )
-    same_currency = _currency_codes(lines).gather(both["_rl"]) == _currency_codes(sales).gather(both["_rs"])
-    within = (amounts["difference_minor"].abs() <= amounts["tolerance_minor"]) & same_currency
+    del by_booking, by_patient, taken_l, taken_s
+    within = _within(pairs, lines, sales, tolerance)
     return ReconcileResult(
-        matched=_pair_frame(amounts.filter(within), lines, sales),
-        variances=_pair_frame(amounts.filter(~within), lines, sales),
-        unmatched_lines=lines.filter(~_taken(lines.height, both["_rl"])).drop("_r"),
-        unmatched_sales=sales.filter(~_taken(sales.height, both["_rs"])).drop("_r"),
+        matched=_pair_frame(pairs.filter(within), lines, sales, tolerance),
+        variances=_pair_frame(pairs.filter(~within), lines, sales, tolerance),
+        unmatched_lines=unmatched_lines,
+        unmatched_sales=unmatched_sales,
     )
 
 
-def _currency_codes(frame: pl.DataFrame) -> pl.Series:
-    """One integer per row for its currency code (three letters: the hash cannot collide in practice)."""
-    return frame["currency"].hash(7)
+_CODES = {"source": pl.Categorical, "currency": pl.Categorical}  # few distinct values: 4 bytes a row
+
+
+def _working(frame: pl.DataFrame, columns: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    """The published columns with source and currency as categoricals, plus the row number ``_r``."""
+    typed = frame.select(pl.col(c).cast(_CODES.get(c, t)) for c, t in columns.items())
+    return typed.rechunk().with_row_index("_r")
+
+
+def _published(frame: pl.DataFrame, columns: dict[str, type[pl.DataType]]) -> pl.DataFrame:
+    """Back to the published column types (drops ``_r``)."""
+    return frame.select(pl.col(c).cast(t) for c, t in columns.items())
 
 
 def _taken(height: int, rows: pl.Series) -> pl.Series:
@@ -147,44 +177,64 @@ _BOOKING_KEY = ["source", "booking_id"]
 _PATIENT_KEY = ["source", "patient_ref", "service_date", "currency"]
 
 
+def _complete(key: list[str]) -> pl.Expr:
+    return pl.all_horizontal(pl.col(c).is_not_null() for c in key)
+
+
 def _keys(frame: pl.DataFrame, key: list[str], prefix: str, carry: list[str]) -> pl.DataFrame:
     """Rows whose key is complete: ``carry`` columns plus two independent 64-bit hashes of the key.
 
     Each hash XORs per-column hashes with distinct seeds (cheaper in memory than hashing a struct).
     """
-    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in key)
     hashes = [
         reduce(operator.xor, (pl.col(c).hash(seed * 100 + n) for n, c in enumerate(key))).alias(f"{prefix}{seed}")
         for seed in (1, 2)
     ]
-    return frame.select(*carry, *hashes, complete.alias("_complete")).filter("_complete").drop("_complete")
+    return frame.lazy().filter(_complete(key)).select(*carry, *hashes).collect()
 
 
 def _booking_pairs(lines: pl.DataFrame, sales: pl.DataFrame) -> pl.DataFrame:
-    """Rule 1 as row-number pairs ``_rl``/``_rs``, in payout-line order."""
-    left = _keys(lines, _BOOKING_KEY, "_b", ["_r"])
-    right = _keys(sales, _BOOKING_KEY, "_b", ["_r"])
-    pairs = _verified(left.join(right, on="_b1", how="inner", suffix="_s"), "_b2").sort("_rl")
-    if _repeats(pairs["_rl"]) or _repeats(pairs["_rs"].sort()):  # a booking id occurs more than once
-        left, right = _with_occurrence(left), _with_occurrence(right)
-        pairs = _verified(left.join(right, on=["_b1", "_n"], how="inner", suffix="_s"), "_b2").sort("_rl")
-    return pairs
+    """Rule 1 as row-number pairs ``_rl``/``_rs``, in payout-line order.
 
-
-def _verified(joined: pl.DataFrame, check: str) -> pl.DataFrame:
-    """Keep pairs whose second hash agrees too; name the row numbers ``_rl``/``_rs``."""
-    return joined.filter(pl.col(check) == pl.col(f"{check}_s")).select(
+    Joined on one 64-bit hash of the key (streaming engine: faster and smaller than the in-memory
+    join), then every pair is checked on the key itself, so a hash collision never pairs bookings.
+    """
+    left, right = _booking_hash(lines), _booking_hash(sales)
+    joined = left.join(right, on="_k", how="inner", suffix="_s").select(
         pl.col("_r").alias("_rl"), pl.col("_r_s").alias("_rs")
     )
+    pairs = joined.collect(engine="streaming")
+    same = [lines[c].gather(pairs["_rl"]) == sales[c].gather(pairs["_rs"]) for c in _BOOKING_KEY]
+    pairs = pairs.filter(reduce(operator.and_, same))
+    if _repeats(lines.height, pairs["_rl"]) or _repeats(sales.height, pairs["_rs"]):  # a booking id recurs
+        return (
+            _numbered(lines)
+            .join(_numbered(sales), on=[*_BOOKING_KEY, "_n"], how="inner", suffix="_s")
+            .select(pl.col("_r").alias("_rl"), pl.col("_r_s").alias("_rs"))
+            .collect()
+            .sort("_rl")
+        )
+    # Each line has at most one sale: place the sale at its line's row number, keep the filled places.
+    by_line = pl.repeat(None, lines.height, dtype=pl.UInt32, eager=True).scatter(pairs["_rl"], pairs["_rs"])
+    return pl.DataFrame({"_rl": pl.int_range(lines.height, dtype=pl.UInt32, eager=True), "_rs": by_line}).drop_nulls()
 
 
-def _repeats(sorted_rows: pl.Series) -> bool:
-    return bool((sorted_rows.diff() == 0).any())
+def _booking_hash(frame: pl.DataFrame) -> pl.LazyFrame:
+    """``_r`` and ``_k``, a 64-bit hash of the booking key, for rows whose key is complete (hashed
+    eagerly: inside the streaming join the same hashing costs twice the time)."""
+    key = pl.col("booking_id").hash(1) ^ pl.col("source").hash(2)
+    return frame.lazy().filter(_complete(_BOOKING_KEY)).select("_r", key.alias("_k")).collect().lazy()
 
 
-def _with_occurrence(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_n``: 0 for the first row of each booking key, 1 for the second, ... (input order)."""
-    return frame.with_columns((pl.col("_r").rank("ordinal").over("_b1") - 1).cast(pl.UInt32).alias("_n"))
+def _repeats(height: int, rows: pl.Series) -> bool:
+    """Does any row number occur more than once?"""
+    return bool(_taken(height, rows).sum() < rows.len())
+
+
+def _numbered(frame: pl.DataFrame) -> pl.LazyFrame:
+    """The booking key plus ``_n``: 0 for the first row with that key, 1 for the second, ... (input order)."""
+    n = (pl.col("_r").rank("ordinal").over(_BOOKING_KEY) - 1).cast(pl.UInt32).alias("_n")
+    return frame.lazy().filter(_complete(_BOOKING_KEY)).select("_r", *_BOOKING_KEY, n)
 
 
 def _patient_pairs(lines: pl.DataFrame, sales: pl.DataFrame, tolerance: Tolerance) -> pl.DataFrame:
@@ -231,15 +281,24 @@ def _patient_pairs(lines: pl.DataFrame, sales: pl.DataFrame, tolerance: Toleranc
     return pl.concat(chosen).sort("_rl")
 
 
-def _pair_frame(pairs: pl.DataFrame, lines: pl.DataFrame, sales: pl.DataFrame) -> pl.DataFrame:
-    """Row-number pairs with their amounts -> the published ``PAIR_COLUMNS``."""
+def _within(pairs: pl.DataFrame, lines: pl.DataFrame, sales: pl.DataFrame, tolerance: Tolerance) -> pl.Series:
+    """True where a pair is in the same currency and its difference is within tolerance."""
+    gross, amount = lines["gross_minor"].gather(pairs["_rl"]), sales["amount_minor"].gather(pairs["_rs"])
+    same = lines["currency"].gather(pairs["_rl"]).eq_missing(sales["currency"].gather(pairs["_rs"]))
+    allowed = pl.select(tolerance.allowed(pl.lit(amount))).to_series()
+    return (((gross - amount).abs() <= allowed) & same).fill_null(False)
+
+
+def _pair_frame(pairs: pl.DataFrame, lines: pl.DataFrame, sales: pl.DataFrame, tolerance: Tolerance) -> pl.DataFrame:
+    """Row-number pairs -> the published ``PAIR_COLUMNS``."""
+    gross, amount = lines["gross_minor"].gather(pairs["_rl"]), sales["amount_minor"].gather(pairs["_rs"])
     return pairs.select(
         lines["line_id"].gather(pairs["_rl"]),
         sales["sale_id"].gather(pairs["_rs"]),
-        "rule",
-        lines["currency"].gather(pairs["_rl"]),
-        "gross_minor",
-        "amount_minor",
-        "difference_minor",
-        "tolerance_minor",
+        pl.when("_by_patient").then(pl.lit(RULE_PATIENT)).otherwise(pl.lit(RULE_BOOKING)).alias("rule"),
+        lines["currency"].gather(pairs["_rl"]).cast(pl.String),
+        gross,
+        amount,
+        (gross - amount).alias("difference_minor"),
+        tolerance.allowed(pl.lit(amount)).alias("tolerance_minor"),
     )
