@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -25,6 +26,7 @@ from app.errors import ClinicBillingError
 from app.local_config import save_database_url
 from app.secrets import EncryptedFileBackend, SecretStore
 from app.settings import DEFAULT_SCHEDULES, all_settings, set_setting
+from app.settings_catalogue import CATALOGUE, current_values, save_runbook_setting
 from app.users import ROLE_LABELS, Permission, UserRow, create_user, list_users, require
 from ui.env import ViewEnv
 
@@ -66,6 +68,7 @@ class SettingsView(QWidget):
         tabs.addTab(self._providers_tab(), "Providers")
         tabs.addTab(self._credentials_tab(), "Credentials")
         tabs.addTab(self._schedules_tab(), "Schedules")
+        tabs.addTab(self._runbooks_tab(), "Runbooks")
         tabs.addTab(self._users_tab(), "Users and roles")
         lay = QVBoxLayout(self)
         lay.addWidget(
@@ -248,6 +251,39 @@ class SettingsView(QWidget):
 
         self._run(save, "Schedules saved; they apply at the next start.")
 
+    # ---------------------------------------------------------------- runbook settings
+    def _runbooks_tab(self) -> QWidget:
+        w = QWidget()
+        self.runbook_key = QComboBox()
+        self.runbook_key.setObjectName("runbookKey")
+        for s in CATALOGUE:
+            self.runbook_key.addItem(s.description, s.key)
+        self.runbook_value = QPlainTextEdit()
+        self.runbook_value.setObjectName("runbookValue")
+        self.runbook_values: dict[str, str] = {}
+        self.runbook_key.currentIndexChanged.connect(self._show_runbook_value)
+        save = QPushButton("Save this setting")
+        save.setObjectName("saveRunbookSetting")
+        save.clicked.connect(self._save_runbook_setting)
+        lay = QVBoxLayout(w)
+        lay.addWidget(QLabel("Rules the runbooks follow. Values are JSON; every problem is listed before saving."))
+        lay.addWidget(self.runbook_key)
+        lay.addWidget(self.runbook_value, 1)
+        lay.addWidget(save)
+        return w
+
+    def _show_runbook_value(self) -> None:
+        self.runbook_value.setPlainText(self.runbook_values.get(self.runbook_key.currentData(), ""))
+
+    def _save_runbook_setting(self) -> None:
+        key, text = self.runbook_key.currentData(), self.runbook_value.toPlainText()
+
+        def save() -> None:
+            with self.ctx.db.unit_of_work() as s:
+                save_runbook_setting(s, self.ctx.clock, self.actor, key, text)
+
+        self._run(save, f"Saved: {key}.")
+
     # ---------------------------------------------------------------- users
     def _users_tab(self) -> QWidget:
         w = QWidget()
@@ -288,16 +324,17 @@ class SettingsView(QWidget):
 
     # ---------------------------------------------------------------- refresh
     def refresh(self) -> None:
-        def load() -> tuple[dict[str, Any], list[UserRow]]:
+        def load() -> tuple[dict[str, Any], list[UserRow], dict[str, str]]:
             with self.ctx.db.read() as s:
-                return all_settings(s), list_users(s)
+                return all_settings(s), list_users(s), current_values(s)
 
         self.run_db(load, self._show)
 
-    def _show(self, result: tuple[dict[str, Any], list[UserRow]] | BaseException) -> None:
+    def _show(self, result: tuple[dict[str, Any], list[UserRow], dict[str, str]] | BaseException) -> None:
         if isinstance(result, BaseException):
             return
-        settings, users = result
+        settings, users, self.runbook_values = result
+        self._show_runbook_value()
         endpoints = settings.get("endpoints") or {}
         for r, name in enumerate(PROVIDERS):
             self.endpoints.setItem(r, 1, QTableWidgetItem(str(endpoints.get(name, ""))))
