@@ -1,32 +1,102 @@
-"""Core-SQL executemany in chunks: the bulk path for 100,000-line remittances (no ORM objects)."""
+"""Driver-level executemany in chunks: the bulk path for 100,000-line remittances (no ORM objects).
+
+Rows are plain tuples; each column's bind processor (dates, UTC datetimes, enums) is applied as
+SQLAlchemy would, then the statement goes to the driver's executemany with its own placeholder
+style (``?`` for SQLite, ``%s`` for psycopg), skipping SQLAlchemy's per-row parameter handling.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
-CHUNK = 1000
+CHUNK = 5000
+
+
+def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+    dialect = conn.dialect
+    return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+
+class _Bind:
+    """One column's bind processor, remembering its last result (a timestamp shared by every row)."""
+
+    __slots__ = ("last_in", "last_out", "process")
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        self.process = process
+        self.last_in: Any = _UNSET
+        self.last_out: Any = None
+
+    def __call__(self, value: Any) -> Any:
+        if value is not self.last_in:
+            self.last_in, self.last_out = value, self.process(value)
+        return self.last_out
+
+
+_UNSET = object()
+
+
+def _run(
+    session: Session,
+    table: Table,
+    sql_for: Callable[[Connection, str], str],
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = sql_for(conn, mark)
+    active = [(i, _Bind(p)) for i, p in enumerate(_processors(conn, table, columns)) if p is not None]
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        if active:
+            values = list(row)
+            for i, bind in active:
+                values[i] = bind(values[i])
+            row = tuple(values)
+        batch.append(row)
+        if len(batch) == CHUNK:
+            conn.exec_driver_sql(sql, batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(sql, batch)
+
+
+def insert_tuples(session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """INSERT INTO table (columns) for every row (values in the order of ``columns``)."""
+
+    def sql(conn: Connection, mark: str) -> str:
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        return f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join([mark] * len(columns))})"
+
+    _run(session, table, sql, columns, rows)
+
+
+def update_tuples(session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """UPDATE table SET columns WHERE id = the last value, for every row (values, then the id)."""
+
+    def sql(conn: Connection, mark: str) -> str:
+        quote = conn.dialect.identifier_preparer.quote
+        sets = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+        return f"UPDATE {quote(table.name)} SET {sets} WHERE {quote('id')} = {mark}"
+
+    _run(session, table, sql, (*columns, "id"), rows)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT every row (all with the same keys)."""
-    for start in range(0, len(rows), CHUNK):
-        session.execute(table.insert(), list(rows[start : start + CHUNK]))
+    if rows:
+        columns = list(rows[0])
+        insert_tuples(session, table, columns, (tuple(r[c] for c in columns) for r in rows))
 
 
 def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """UPDATE ... WHERE id = :id for every row (all with the same keys, one of them "id")."""
-    if not rows:
-        return
-    columns = [k for k in rows[0] if k != "id"]
-    stmt = (
-        table.update()
-        .where(table.c.id == bindparam("row_id"))
-        .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
-    )
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        session.execute(stmt, [{"row_id": r["id"], **{f"v_{c}": r[c] for c in columns}} for r in chunk])
+    if rows:
+        columns = [k for k in rows[0] if k != "id"]
+        update_tuples(session, table, columns, ((*(r[c] for c in columns), r["id"]) for r in rows))

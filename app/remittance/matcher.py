@@ -2,9 +2,10 @@
 
 Only the claims a line could belong to (same claim number, payer claim ref or patient) are
 loaded, in chunks, so a 100,000-claim remittance never compares every line with every claim.
-Each line goes through :func:`app.ledger.cash_application.apply_remittance` with its own
-candidates and a running balance per claim; the results are merged into one
-:class:`ApplicationResult` whose posting ids are ``<remittance>:<line>:<n>``.
+:class:`Matcher` sends one line through :func:`app.ledger.cash_application.apply_remittance`
+with its own candidates and the running balance of each claim (posting ids are
+``<remittance>:<line>:<n>``); :mod:`app.remittance.fastpath` uses it for the lines its integer
+fast path does not handle, sharing the same running balances.
 """
 
 from __future__ import annotations
@@ -12,22 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Claim, LedgerPosting, Patient, Payer
 from app.domain.status import ClaimStatus
 from app.ledger.cash_application import apply_remittance
-from app.ledger.postings import (
-    ApplicationResult,
-    LineApplication,
-    PatientBalance,
-    Posting,
-    PostingKind,
-    UnmatchedLine,
-)
+from app.ledger.postings import LineApplication, Posting, PostingKind, UnmatchedLine
 from app.ledger.remittance import (
     AdjustmentGroup,
     OpenClaim,
@@ -38,7 +32,7 @@ from app.ledger.remittance import (
 )
 from app.money import Money
 
-CHUNK = 500
+CHUNK = 2000
 RECENT_DAYS = 540  # paid claims this recent are still candidates, so reversals find theirs
 OPEN_STATUSES = (
     ClaimStatus.SUBMITTED,
@@ -51,8 +45,9 @@ WRITE_OFFS = (PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, P
 _MOVES_CASH = (PostingKind.APPLIED_PAYMENT, PostingKind.REVERSAL)
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimRow:
+class ClaimRow(NamedTuple):
+    """A candidate claim as read (balances before this remittance)."""
+
     id: int
     number: str
     insurer_ref: str
@@ -69,13 +64,26 @@ class ClaimRow:
     currency: str
 
 
+class LineKeys(Protocol):
+    """What a line is looked up by (a ledger RemittanceLine or a fast-path line)."""
+
+    @property
+    def claim_id(self) -> str | None: ...
+
+    @property
+    def payer_claim_id(self) -> str | None: ...
+
+    @property
+    def patient_ref(self) -> str | None: ...
+
+
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
     items = sorted({v for v in values if v})
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
 
-def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: datetime) -> dict[str, ClaimRow]:
+def load_candidates(session: Session, lines: Sequence[LineKeys], now: datetime) -> dict[str, ClaimRow]:
     """Claims (by number) that share a claim number with a line, or the payer ref or patient of a
     line whose claim number is not ours."""
     since = now - timedelta(days=RECENT_DAYS)
@@ -94,15 +102,22 @@ def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: date
             Claim.status,
             Claim.encounter_id,
             Claim.currency,
+            Claim.adjudicated_at,
         )
         .join(Patient, Patient.id == Claim.patient_id)
         .join(Payer, Payer.id == Claim.payer_id)
-        .where(Claim.status.in_(OPEN_STATUSES))
-        .where(or_(Claim.adjudicated_at.is_(None), Claim.adjudicated_at >= since))
     )
+
+    def candidates(column: Any, values: list[str]) -> Iterable[tuple[int, Any]]:
+        # open and recent claims are kept here, not in SQL: with the status in the WHERE clause
+        # SQLite walks the status index (every open claim) instead of looking up the numbers
+        for r in session.execute(base.where(column.in_(values))):
+            if r[10] in OPEN_STATUSES and (r[13] is None or r[13] >= since):
+                yield r[0], r
+
     rows: dict[int, Any] = {}
     for chunk in _chunks(ln.claim_id or "" for ln in lines):
-        rows.update((r[0], r) for r in session.execute(base.where(Claim.number.in_(chunk))))
+        rows.update(candidates(Claim.number, chunk))
     # a line whose claim number is ours scores above any other evidence (see app.ledger.matching):
     # only the others need the slower lookups by payer reference and patient (not indexed)
     numbers = {r[1] for r in rows.values()}
@@ -112,7 +127,7 @@ def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: date
         (Patient.ref, [ln.patient_ref or "" for ln in rest]),
     ):
         for chunk in _chunks(values):
-            rows.update((r[0], r) for r in session.execute(base.where(column.in_(chunk))))
+            rows.update(candidates(column, chunk))
     written: dict[int, int] = {}
     ids = list(rows)
     for start in range(0, len(ids), CHUNK):
@@ -126,18 +141,22 @@ def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: date
         written.update({int(cid): int(amount or 0) for cid, amount in session.execute(q) if cid is not None})
     out: dict[str, ClaimRow] = {}
     for cid, r in rows.items():
-        number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]
+        number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur, _ = r[1:]
         out[number] = ClaimRow(
             cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), ClaimStatus(status), enc, cur
         )
     return out
 
 
-def _open_claim(c: ClaimRow) -> OpenClaim:
+def opening_balance(c: ClaimRow) -> tuple[int, int]:
+    """(already paid, outstanding) of a claim before this remittance."""
+    return c.paid, c.total - c.paid - c.patient_resp - c.written_off
+
+
+def _open_claim(c: ClaimRow, balance: tuple[int, int]) -> OpenClaim:
     def money(minor: int) -> Money:
         return Money(minor, c.currency)
 
-    outstanding = c.total - c.paid - c.patient_resp - c.written_off
     return OpenClaim(
         c.number,
         c.patient_ref,
@@ -145,8 +164,8 @@ def _open_claim(c: ClaimRow) -> OpenClaim:
         c.service_date,
         money(c.total),
         money(c.total),
-        money(c.paid),
-        money(outstanding),
+        money(balance[0]),
+        money(balance[1]),
         c.insurer_ref or None,
     )
 
@@ -166,7 +185,11 @@ def _renumber(postings: tuple[Posting, ...], prefix: str, index: int) -> tuple[P
 
 @dataclass
 class Matcher:
-    """Applies lines one by one against their own candidates, keeping each claim's running balance."""
+    """Applies lines one by one against their own candidates, keeping each claim's running balance.
+
+    ``balances`` maps claim number to (already paid, outstanding) in minor units once a line
+    has touched the claim; the fast path reads and writes the same dictionary.
+    """
 
     remittance_id: str
     payer_code: str
@@ -177,22 +200,26 @@ class Matcher:
     limit: Money
 
     def __post_init__(self) -> None:
-        self.state: dict[str, OpenClaim] = {}
+        self.balances: dict[str, tuple[int, int]] = {}
         self.by_key: dict[tuple[str, str], set[str]] = {}
         for c in self.claims.values():
             for key in (("n", c.number), ("r", c.insurer_ref), ("p", c.patient_ref)):
                 if key[1]:
                     self.by_key.setdefault(key, set()).add(c.number)
 
-    def _candidates(self, line: RemittanceLine) -> list[OpenClaim]:
+    def candidate_numbers(self, line: LineKeys) -> set[str]:
         numbers: set[str] = set()
         for key in (("n", line.claim_id or ""), ("r", line.payer_claim_id or ""), ("p", line.patient_ref or "")):
             numbers |= self.by_key.get(key, set())
-        out = []
-        for n in sorted(numbers):
-            claim = self.state.get(n) or _open_claim(self.claims[n])
-            out.append(_allowed(claim, line))
-        return out
+        return numbers
+
+    def balance(self, number: str) -> tuple[int, int]:
+        return self.balances.get(number) or opening_balance(self.claims[number])
+
+    def _candidates(self, line: RemittanceLine) -> list[OpenClaim]:
+        return [
+            _allowed(_open_claim(self.claims[n], self.balance(n)), line) for n in sorted(self.candidate_numbers(line))
+        ]
 
     def apply(self, index: int, line: RemittanceLine) -> LineApplication | UnmatchedLine:
         single = Remittance(self.remittance_id, self.payer_code, self.paid_on, (line,), (), self.currency)
@@ -201,14 +228,10 @@ class Matcher:
             un = result.unmatched[0]
             return replace(un, line_index=index, postings=_renumber(un.postings, self.remittance_id, index))
         app = result.applications[0]
-        claim = self.state.get(app.claim_id) or _open_claim(self.claims[app.claim_id])
+        paid, outstanding = self.balance(app.claim_id)
         cash = sum(p.amount.minor for p in app.postings if p.kind in _MOVES_CASH)
         moved = sum(p.amount.minor for p in app.postings if not p.is_cash)
-        self.state[app.claim_id] = replace(
-            claim,
-            already_paid=claim.already_paid + line.paid,
-            outstanding=claim.outstanding - Money(cash + moved, claim.outstanding.currency),
-        )
+        self.balances[app.claim_id] = (paid + line.paid.minor, outstanding - cash - moved)
         return replace(app, line_index=index, postings=_renumber(app.postings, self.remittance_id, index))
 
     def provider_postings(self, plbs: tuple[ProviderAdjustment, ...]) -> tuple[Posting, ...]:
@@ -216,26 +239,3 @@ class Matcher:
             return ()
         only = Remittance(self.remittance_id, self.payer_code, self.paid_on, (), plbs, self.currency)
         return apply_remittance(only, (), self.rules, self.limit).provider_postings
-
-    def result(
-        self,
-        applied: Sequence[LineApplication],
-        unmatched: Sequence[UnmatchedLine],
-        provider: tuple[Posting, ...],
-    ) -> ApplicationResult:
-        balances = tuple(
-            PatientBalance(p.claim_id or "", p.patient_ref or "", p.amount, p.reason_code, p.posting_id)
-            for a in applied
-            for p in a.postings
-            if p.kind is PostingKind.PATIENT_RESPONSIBILITY
-        )
-        return ApplicationResult(
-            self.remittance_id,
-            self.payer_code,
-            self.paid_on,
-            self.currency,
-            tuple(applied),
-            tuple(unmatched),
-            provider,
-            balances,
-        )

@@ -1,0 +1,358 @@
+"""The integer fast path of cash application: the engine's postings without Money objects per line.
+
+A line takes the fast path when exactly one loaded claim could be its own (its claim number is
+ours and no other claim shares its payer reference or patient) and that claim is in the
+remittance's currency. Then :mod:`app.ledger.matching` would match it on claim id with a single
+candidate (always confident), and this module classifies it and builds its postings the way
+:mod:`app.ledger.cash_application` does, in integer minor units. Every other line (no claim,
+several candidates, another currency) goes through :class:`~app.remittance.matcher.Matcher`,
+the full engine, with the same running balances. tests/remittance_flow/test_fast_path_equivalence.py
+applies random remittances both ways and compares every stored row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, NamedTuple
+
+from app.ledger.matching import CONFIDENT_SCORE, MatchRule
+from app.ledger.postings import (
+    WRITE_OFF_KINDS,
+    LineApplication,
+    Outcome,
+    Posting,
+    PostingKind,
+    UnmatchedLine,
+)
+from app.ledger.remittance import DENIED_STATUS, REVERSAL_STATUS, Adjustment, AdjustmentGroup, ToleranceRule
+from app.ledger.remittance import RemittanceLine as LedgerLine
+from app.money import Money, exponent, to_minor
+from app.remittance.matcher import Matcher
+
+_GROUPS = {g.value: g.value for g in AdjustmentGroup}
+_GROUP_KIND = {
+    AdjustmentGroup.CONTRACTUAL.value: PostingKind.CONTRACTUAL_WRITE_OFF,
+    AdjustmentGroup.PATIENT_RESPONSIBILITY.value: PostingKind.PATIENT_RESPONSIBILITY,
+    AdjustmentGroup.OTHER.value: PostingKind.OTHER_ADJUSTMENT,
+    AdjustmentGroup.PAYER_INITIATED.value: PostingKind.OTHER_ADJUSTMENT,
+    AdjustmentGroup.CORRECTION.value: PostingKind.CORRECTION,
+}
+# no adjustment kind moves cash, so an adjustment posting is held exactly when it needs approval or review
+_CONTRACTUAL, _CORRECTION = AdjustmentGroup.CONTRACTUAL.value, AdjustmentGroup.CORRECTION.value
+
+
+class _AdjustmentRule(NamedTuple):
+    """What a CAS group and reason become: posting kind, code, memo, and which checks apply."""
+
+    kind: PostingKind
+    code: str
+    memo: str
+    write_off: bool
+    other: bool
+
+
+_SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
+_REVERSAL, _APPLIED, _OVERPAID = PostingKind.REVERSAL, PostingKind.APPLIED_PAYMENT, PostingKind.OVERPAYMENT
+_FLAGGED = (Outcome.UNDERPAYMENT, Outcome.OVERPAYMENT, Outcome.DENIAL)
+
+
+def money_str(minor: int, currency: str) -> str:
+    """``str(Money(minor, currency))`` ("£1,234.50", "-12.500 KWD") without building a Money."""
+    places = exponent(currency)
+    whole, frac = divmod(abs(minor), 10**places)
+    text = f"{whole:,}.{frac:0{places}d}" if places else f"{whole:,}"
+    sign = "-" if minor < 0 else ""
+    symbol = _SYMBOL.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def decimal_text(minor: int, places: int) -> str:
+    """``money_text(Money(minor, currency))`` ("12.50", "-3.00") for a currency with ``places`` decimals."""
+    if not places:
+        return str(minor)
+    whole, frac = divmod(abs(minor), 10**places)
+    return f"{'-' if minor < 0 else ''}{whole}.{frac:0{places}d}"
+
+
+def minor_units(text: str, currency: str, places: int) -> int:
+    """``to_minor(text, currency)`` (``places``: the currency's decimals); plain decimal text ("15.00",
+    "-3.5") is converted without Decimal."""
+    body = text[1:] if text[:1] == "-" else text
+    whole, dot, frac = body.partition(".")
+    plain = whole.isascii() and whole.isdigit() and (not dot or (frac.isascii() and frac.isdigit()))
+    if not plain or len(frac) > places:
+        return to_minor(text, currency)
+    scale: int = 10**places
+    value = int(whole) * scale + (int(frac.ljust(places, "0")) if frac else 0)
+    return -value if body is not text else value
+
+
+class LineIn(NamedTuple):
+    """A stored remittance line in minor units (``position``: its index among all the lines)."""
+
+    position: int
+    row_id: int
+    claim_id: str | None
+    payer_claim_id: str | None
+    patient_ref: str | None
+    service_date: date | None
+    status_code: str
+    charged: int
+    paid: int
+    patient_resp: int
+    adjustments: tuple[tuple[str, str, int], ...]  # (group code, reason code, amount); unknown groups are OA
+
+
+def _adjustments(raw: list[dict[str, str]], currency: str, places: int) -> list[tuple[str, str, int]]:
+    return [(_GROUPS.get(a["group"], "OA"), a["reason"], minor_units(a["amount"], currency, places)) for a in raw]
+
+
+def line_in(index: int, row: Any, currency: str) -> LineIn:
+    """A remittance_line row (id, claim_ref, payer_claim_ref, patient_ref, service_date, status_code,
+    charged, paid, patient_resp, adjustments_json, services_json, applied) as a LineIn."""
+    rid, claim_ref, payer_ref, patient_ref, day, status, charged, paid, resp, adj_json, svc_json, _ = row
+    places = exponent(currency)
+    adjustments = _adjustments(json.loads(adj_json), currency, places) if adj_json != "[]" else []
+    for service in json.loads(svc_json):
+        adjustments += _adjustments(service.get("adjustments", []), currency, places)
+    return LineIn(
+        index,
+        rid,
+        claim_ref or None,
+        payer_ref or None,
+        patient_ref or None,
+        day,
+        status,
+        charged,
+        paid,
+        resp,
+        tuple(adjustments),
+    )
+
+
+def ledger_line(line: LineIn, currency: str) -> LedgerLine:
+    """The engine's record of a line (for the lines the fast path hands over)."""
+    return LedgerLine(
+        line.claim_id,
+        line.payer_claim_id,
+        line.patient_ref,
+        line.service_date,
+        line.status_code,
+        Money(line.charged, currency),
+        Money(line.paid, currency),
+        Money(line.patient_resp, currency),
+        tuple(Adjustment(AdjustmentGroup(g), r, Money(a, currency)) for g, r, a in line.adjustments),
+    )
+
+
+class Entry(NamedTuple):
+    """A posting in minor units (the fields of :class:`~app.ledger.postings.Posting`, and ``held``)."""
+
+    posting_id: str
+    kind: PostingKind
+    amount: int
+    claim_id: str | None
+    patient_ref: str | None
+    reason_code: str
+    memo: str
+    needs_approval: bool
+    needs_review: bool
+    held: bool  # Posting.held: a balance move waiting for a manager
+
+    def posting(self, currency: str) -> Posting:
+        amount = Money(self.amount, currency)
+        return Posting(self.posting_id, self.kind, amount, self.claim_id, self.patient_ref, *self[5:9])
+
+
+def entry(p: Posting) -> Entry:
+    return Entry(
+        p.posting_id,
+        p.kind,
+        p.amount.minor,
+        p.claim_id,
+        p.patient_ref,
+        p.reason_code,
+        p.memo,
+        p.needs_approval,
+        p.needs_review,
+        p.held,
+    )
+
+
+class Applied(NamedTuple):
+    """A line applied to one claim (claim_id: the claim number)."""
+
+    line: LineIn
+    claim_id: str
+    rule: MatchRule
+    score: int
+    outcome: Outcome
+    explanation: tuple[str, ...]
+    postings: tuple[Entry, ...]
+
+    @property
+    def needs_review(self) -> bool:
+        return self.outcome in _FLAGGED or any(p.needs_review or p.needs_approval for p in self.postings)
+
+
+class Unapplied(NamedTuple):
+    """A line no claim matched confidently (``detail`` keeps the ranked candidates)."""
+
+    line: LineIn
+    detail: UnmatchedLine
+    postings: tuple[Entry, ...]
+
+
+def _tolerance(rules: Mapping[str, ToleranceRule], payer: str, currency: str) -> ToleranceRule:
+    rule = rules.get(payer) or rules.get("*")
+    return rule if rule is not None else ToleranceRule(payer, Money.zero(currency))
+
+
+@dataclass
+class FastMatcher:
+    """Applies lines in file order: the fast path when it is sure, the full engine otherwise."""
+
+    engine: Matcher
+
+    def __post_init__(self) -> None:
+        m = self.engine
+        self.currency = m.currency
+        self.rule = _tolerance(m.rules, m.payer_code, m.currency)
+        self.limit = m.limit.minor
+        self.over_limit = f" above the {m.limit} limit: needs a manager's approval"
+        self.adjustment_rules: dict[tuple[str, str], _AdjustmentRule] = {}
+        self.fast_lines = 0
+
+    def apply(self, line: LineIn) -> Applied | Unapplied:
+        number = self._only_claim(line)
+        if number is None:
+            return self._engine(line)
+        applied = self._fast(line, number)
+        if applied is None:
+            return self._engine(line)
+        self.fast_lines += 1
+        return applied
+
+    def _engine(self, line: LineIn) -> Applied | Unapplied:
+        out = self.engine.apply(line.position, ledger_line(line, self.currency))
+        postings = tuple(entry(p) for p in out.postings)
+        if isinstance(out, LineApplication):
+            return Applied(line, out.claim_id, out.rule, out.score, out.outcome, out.explanation, postings)
+        return Unapplied(line, out, postings)
+
+    def _only_claim(self, line: LineIn) -> str | None:
+        if not line.claim_id:
+            return None
+        numbers = self.engine.candidate_numbers(line)
+        if len(numbers) != 1:
+            return None
+        (number,) = numbers
+        if number != line.claim_id.strip() or self.engine.claims[number].currency != self.currency:
+            return None
+        return number
+
+    def _fast(self, line: LineIn, number: str) -> Applied | None:
+        m, cur = self.engine, self.currency
+        c = m.claims[number]
+        why = ["matched on claim id"]
+        score = 100
+        if c.payer_code == m.payer_code:
+            score += 5
+        else:
+            score -= 15
+            why.append(f"claim is billed to {c.payer_code}, remittance is from {m.payer_code}")
+        if line.charged != c.total:
+            score -= 5
+            ours = money_str(c.total, cur)
+            why.append(f"charged {money_str(line.charged, cur)} on the remittance, {ours} on our claim")
+        if line.service_date is not None and line.service_date != c.service_date:
+            score -= 5
+            why.append(f"service date {line.service_date} on the remittance, {c.service_date} on our claim")
+        if line.patient_ref and line.patient_ref != c.patient_ref:
+            score -= 5
+            why.append(f"patient {line.patient_ref} on the remittance, {c.patient_ref} on our claim")
+        if score < CONFIDENT_SCORE:
+            return None
+        already, outstanding = m.balance(number)
+        outcome, reason = self._classify(line, c.total, already)
+        prefix = f"{m.remittance_id}:{line.position}"
+        paid = line.paid
+        postings: list[Entry] = []
+        if paid < 0:
+            beyond = -paid > max(already, 0)
+            memo = "takeback larger than what was paid on this claim" if beyond else "takeback of earlier payment"
+            postings.append(
+                Entry(f"{prefix}:1", _REVERSAL, paid, number, c.patient_ref, "", memo, False, beyond, False)
+            )
+            cash = paid
+        else:
+            cash = min(paid, max(outstanding, 0))
+            if cash:
+                postings.append(Entry(f"{prefix}:1", _APPLIED, cash, number, None, "", "", False, False, False))
+            if paid - cash:
+                memo = f"paid {money_str(paid - cash, cur)} more than the {money_str(outstanding, cur)} outstanding"
+                postings.append(
+                    Entry(f"{prefix}:2", _OVERPAID, paid - cash, number, None, "", memo, False, True, False)
+                )
+        moved = 0
+        denial = line.status_code == DENIED_STATUS or (line.status_code != REVERSAL_STATUS and paid == 0)
+        rules = self.adjustment_rules
+        for n, (group, reason_code, amount) in enumerate(line.adjustments, start=1):
+            if not amount:
+                continue
+            rule = rules.get((group, reason_code)) or self._adjustment_rule(group, reason_code)
+            above = rule.write_off and abs(amount) > self.limit
+            review = rule.other or (denial and rule.write_off)
+            memo = rule.memo + self.over_limit if above else rule.memo
+            pid = f"{prefix}:a{n}"
+            postings.append(
+                Entry(pid, rule.kind, amount, number, c.patient_ref, rule.code, memo, above, review, above or review)
+            )
+            moved += amount
+        m.balances[number] = (already + paid, outstanding - cash - moved)
+        return Applied(line, number, MatchRule.CLAIM_ID, score, outcome, (*why, reason), tuple(postings))
+
+    def _adjustment_rule(self, group: str, reason_code: str) -> _AdjustmentRule:
+        kind = _GROUP_KIND[group]
+        code = f"{group}-{reason_code}"
+        rule = _AdjustmentRule(
+            kind, code, f"{code}: {kind.value}", kind in WRITE_OFF_KINDS, kind is PostingKind.OTHER_ADJUSTMENT
+        )
+        self.adjustment_rules[group, reason_code] = rule
+        return rule
+
+    def _classify(self, line: LineIn, total: int, already: int) -> tuple[Outcome, str]:
+        cur, paid = self.currency, line.paid
+        if line.status_code == REVERSAL_STATUS:
+            return Outcome.REVERSAL, (
+                f"payer reversed {money_str(abs(paid), cur)} previously paid (takeback); "
+                f"claim had {money_str(already, cur)} paid"
+            )
+        if line.status_code == DENIED_STATUS or paid == 0:
+            codes = ", ".join(f"{g}-{r}" for g, r, _ in line.adjustments) or "none given"
+            return Outcome.DENIAL, f"payer denied the claim (paid {money_str(paid, cur)}); reasons: {codes}"
+        if any(g == _CORRECTION for g, _, _ in line.adjustments):
+            return Outcome.CORRECTION, f"corrected payment of {money_str(paid, cur)} (CR adjustments present)"
+        contractual = sum(a for g, _, a in line.adjustments if g == _CONTRACTUAL)
+        expected = total - contractual - already - line.patient_resp
+        diff = paid - expected
+        if diff == 0:
+            return Outcome.FULL_PAYMENT, f"paid {money_str(paid, cur)}, exactly as expected"
+        allowance = self.rule.allowance(Money(expected, cur)).minor
+        within = money_str(allowance, cur)
+        if abs(diff) <= allowance:
+            if diff > 0:
+                return (
+                    Outcome.FULL_PAYMENT,
+                    f"paid {money_str(diff, cur)} more than expected, within tolerance {within}",
+                )
+            short = money_str(-diff, cur)
+            return Outcome.PARTIAL_PAYMENT, f"paid {short} less than expected, within tolerance {within}"
+        if diff > 0:
+            return Outcome.OVERPAYMENT, f"paid {money_str(diff, cur)} more than expected {money_str(expected, cur)}"
+        return Outcome.UNDERPAYMENT, (
+            f"paid {money_str(-diff, cur)} less than expected {money_str(expected, cur)}, beyond tolerance {within}"
+        )

@@ -1,0 +1,243 @@
+# ruff: noqa
+# mypy: ignore-errors
+"""Candidate claims from the database, and cash application line by line against them.
+
+Only the claims a line could belong to (same claim number, payer claim ref or patient) are
+loaded, in chunks, so a 100,000-claim remittance never compares every line with every claim.
+Each line goes through :func:`app.ledger.cash_application.apply_remittance` with its own
+candidates and a running balance per claim; the results are merged into one
+:class:`ApplicationResult` whose posting ids are ``<remittance>:<line>:<n>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Claim, LedgerPosting, Patient, Payer
+from app.domain.status import ClaimStatus
+from app.ledger.cash_application import apply_remittance
+from app.ledger.postings import (
+    ApplicationResult,
+    LineApplication,
+    PatientBalance,
+    Posting,
+    PostingKind,
+    UnmatchedLine,
+)
+from app.ledger.remittance import (
+    AdjustmentGroup,
+    OpenClaim,
+    ProviderAdjustment,
+    Remittance,
+    RemittanceLine,
+    ToleranceRule,
+)
+from app.money import Money
+
+CHUNK = 500
+RECENT_DAYS = 540  # paid claims this recent are still candidates, so reversals find theirs
+OPEN_STATUSES = (
+    ClaimStatus.SUBMITTED,
+    ClaimStatus.ACKNOWLEDGED,
+    ClaimStatus.PARTLY_PAID,
+    ClaimStatus.DENIED,
+    ClaimStatus.PAID,
+)
+WRITE_OFFS = (PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, PostingKind.CORRECTION)
+_MOVES_CASH = (PostingKind.APPLIED_PAYMENT, PostingKind.REVERSAL)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    id: int
+    number: str
+    insurer_ref: str
+    patient_id: int
+    patient_ref: str
+    payer_code: str
+    service_date: date
+    total: int
+    paid: int
+    patient_resp: int
+    written_off: int
+    status: ClaimStatus
+    encounter_id: int | None
+    currency: str
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted({v for v in values if v})
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def load_candidates(session: Session, lines: Sequence[RemittanceLine], now: datetime) -> dict[str, ClaimRow]:
+    """Claims (by number) that share a claim number with a line, or the payer ref or patient of a
+    line whose claim number is not ours."""
+    since = now - timedelta(days=RECENT_DAYS)
+    base = (
+        select(
+            Claim.id,
+            Claim.number,
+            Claim.insurer_ref,
+            Claim.patient_id,
+            Patient.ref,
+            Payer.code,
+            Claim.service_date,
+            Claim.total_minor,
+            Claim.paid_minor,
+            Claim.patient_resp_minor,
+            Claim.status,
+            Claim.encounter_id,
+            Claim.currency,
+        )
+        .join(Patient, Patient.id == Claim.patient_id)
+        .join(Payer, Payer.id == Claim.payer_id)
+        .where(Claim.status.in_(OPEN_STATUSES))
+        .where(or_(Claim.adjudicated_at.is_(None), Claim.adjudicated_at >= since))
+    )
+    rows: dict[int, Any] = {}
+    for chunk in _chunks(ln.claim_id or "" for ln in lines):
+        rows.update((r[0], r) for r in session.execute(base.where(Claim.number.in_(chunk))))
+    # a line whose claim number is ours scores above any other evidence (see app.ledger.matching):
+    # only the others need the slower lookups by payer reference and patient (not indexed)
+    numbers = {r[1] for r in rows.values()}
+    rest = [ln for ln in lines if (ln.claim_id or "").strip() not in numbers]
+    for column, values in (
+        (Claim.insurer_ref, [ln.payer_claim_id or "" for ln in rest]),
+        (Patient.ref, [ln.patient_ref or "" for ln in rest]),
+    ):
+        for chunk in _chunks(values):
+            rows.update((r[0], r) for r in session.execute(base.where(column.in_(chunk))))
+    written: dict[int, int] = {}
+    ids = list(rows)
+    for start in range(0, len(ids), CHUNK):
+        q = (
+            select(LedgerPosting.claim_id, func.sum(LedgerPosting.amount_minor))
+            .where(LedgerPosting.claim_id.in_(ids[start : start + CHUNK]))
+            .where(LedgerPosting.kind.in_([k.value for k in WRITE_OFFS]))
+            .where(LedgerPosting.status.in_(["posted", "approved"]))
+            .group_by(LedgerPosting.claim_id)
+        )
+        written.update({int(cid): int(amount or 0) for cid, amount in session.execute(q) if cid is not None})
+    out: dict[str, ClaimRow] = {}
+    for cid, r in rows.items():
+        number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]
+        out[number] = ClaimRow(
+            cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), ClaimStatus(status), enc, cur
+        )
+    return out
+
+
+def _open_claim(c: ClaimRow) -> OpenClaim:
+    def money(minor: int) -> Money:
+        return Money(minor, c.currency)
+
+    outstanding = c.total - c.paid - c.patient_resp - c.written_off
+    return OpenClaim(
+        c.number,
+        c.patient_ref,
+        c.payer_code,
+        c.service_date,
+        money(c.total),
+        money(c.total),
+        money(c.paid),
+        money(outstanding),
+        c.insurer_ref or None,
+    )
+
+
+def _allowed(claim: OpenClaim, line: RemittanceLine) -> OpenClaim:
+    """The contract amount for this line: what we charged less the payer's contractual (CO) cut."""
+    if line.is_reversal:
+        return claim
+    contractual = sum(a.amount.minor for a in line.adjustments if a.group is AdjustmentGroup.CONTRACTUAL)
+    return replace(claim, expected=claim.charged - Money(contractual, claim.charged.currency))
+
+
+def _renumber(postings: tuple[Posting, ...], prefix: str, index: int) -> tuple[Posting, ...]:
+    old = f"{prefix}:0:"
+    return tuple(replace(p, posting_id=f"{prefix}:{index}:{p.posting_id[len(old) :]}") for p in postings)
+
+
+@dataclass
+class Matcher:
+    """Applies lines one by one against their own candidates, keeping each claim's running balance."""
+
+    remittance_id: str
+    payer_code: str
+    paid_on: date
+    currency: str
+    claims: Mapping[str, ClaimRow]
+    rules: Mapping[str, ToleranceRule]
+    limit: Money
+
+    def __post_init__(self) -> None:
+        self.state: dict[str, OpenClaim] = {}
+        self.by_key: dict[tuple[str, str], set[str]] = {}
+        for c in self.claims.values():
+            for key in (("n", c.number), ("r", c.insurer_ref), ("p", c.patient_ref)):
+                if key[1]:
+                    self.by_key.setdefault(key, set()).add(c.number)
+
+    def _candidates(self, line: RemittanceLine) -> list[OpenClaim]:
+        numbers: set[str] = set()
+        for key in (("n", line.claim_id or ""), ("r", line.payer_claim_id or ""), ("p", line.patient_ref or "")):
+            numbers |= self.by_key.get(key, set())
+        out = []
+        for n in sorted(numbers):
+            claim = self.state.get(n) or _open_claim(self.claims[n])
+            out.append(_allowed(claim, line))
+        return out
+
+    def apply(self, index: int, line: RemittanceLine) -> LineApplication | UnmatchedLine:
+        single = Remittance(self.remittance_id, self.payer_code, self.paid_on, (line,), (), self.currency)
+        result = apply_remittance(single, self._candidates(line), self.rules, self.limit)
+        if result.unmatched:
+            un = result.unmatched[0]
+            return replace(un, line_index=index, postings=_renumber(un.postings, self.remittance_id, index))
+        app = result.applications[0]
+        claim = self.state.get(app.claim_id) or _open_claim(self.claims[app.claim_id])
+        cash = sum(p.amount.minor for p in app.postings if p.kind in _MOVES_CASH)
+        moved = sum(p.amount.minor for p in app.postings if not p.is_cash)
+        self.state[app.claim_id] = replace(
+            claim,
+            already_paid=claim.already_paid + line.paid,
+            outstanding=claim.outstanding - Money(cash + moved, claim.outstanding.currency),
+        )
+        return replace(app, line_index=index, postings=_renumber(app.postings, self.remittance_id, index))
+
+    def provider_postings(self, plbs: tuple[ProviderAdjustment, ...]) -> tuple[Posting, ...]:
+        if not plbs:
+            return ()
+        only = Remittance(self.remittance_id, self.payer_code, self.paid_on, (), plbs, self.currency)
+        return apply_remittance(only, (), self.rules, self.limit).provider_postings
+
+    def result(
+        self,
+        applied: Sequence[LineApplication],
+        unmatched: Sequence[UnmatchedLine],
+        provider: tuple[Posting, ...],
+    ) -> ApplicationResult:
+        balances = tuple(
+            PatientBalance(p.claim_id or "", p.patient_ref or "", p.amount, p.reason_code, p.posting_id)
+            for a in applied
+            for p in a.postings
+            if p.kind is PostingKind.PATIENT_RESPONSIBILITY
+        )
+        return ApplicationResult(
+            self.remittance_id,
+            self.payer_code,
+            self.paid_on,
+            self.currency,
+            tuple(applied),
+            tuple(unmatched),
+            provider,
+            balances,
+        )
