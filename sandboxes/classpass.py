@@ -13,10 +13,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandboxes.loopback import LoopbackServer
+from sandboxes.loopback import JsonHandler, LoopbackServer
 
 
 @dataclass
@@ -28,20 +27,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-        return
-
-    def _send(self, status: int, body: bytes | dict[str, object], content_type: str = "application/json") -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class _Handler(JsonHandler):
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
 
 
 class LoopbackServer:
@@ -58,3 +59,26 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler with one way to answer: status, JSON (or bytes) body, headers."""
+
+    server: Any
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        return
+
+    def _extra_headers(self, status: int) -> dict[str, str]:
+        """Headers a provider adds to some answers (e.g. WWW-Authenticate on 401)."""
+        return {}
+
+    def _send(self, status: int, body: bytes | dict[str, object], content_type: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in self._extra_headers(status).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)

@@ -10,14 +10,12 @@ makes the next N downloads fail with that status.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sandboxes.loopback import LoopbackServer
+from sandboxes.loopback import JsonHandler, LoopbackServer
 
 
 @dataclass
@@ -29,21 +27,9 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
-        return
-
-    def _send(self, status: int, body: bytes | dict[str, object], content_type: str = "application/json") -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        if status == 401:
-            self.send_header("WWW-Authenticate", 'Basic realm="treatwell-partners"')
-        self.end_headers()
-        self.wfile.write(data)
+class _Handler(JsonHandler):
+    def _extra_headers(self, status: int) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Basic realm="treatwell-partners"'} if status == 401 else {}
 
     def do_POST(self) -> None:
         url = urlsplit(self.path)
