@@ -30,6 +30,7 @@ from app.reports.shift_model import UK_DENOMINATIONS, DenominationCount
 from app.shifts.report import shift_report_pdf
 from app.shifts.schedule import open_todays_shifts
 from app.shifts.service import ShiftSummary, close_out, counted_total, current_shift_id, record_cash_count, summarise
+from app.shifts.sync import refresh_all
 from ui.env import ViewEnv
 from ui.format import fmt
 from ui.printing import ask_and_print, render_pages
@@ -257,10 +258,25 @@ class ShiftsView(ListPage):
             object_name="shiftsView",
             statuses=[(fmt(s), s.value) for s in ShiftStatus],
             detail=_detail,
-            empty_text="No shifts yet. Set the cash-drawer schedule in Settings → Shifts; shifts open automatically.",
+            empty_text="No shifts yet. Set the cash-drawer schedule in Settings → Runbooks; shifts open automatically.",
         )
+        self.env = env
+        self.add_action("Fetch card takings now", self.fetch_takings, "fetchTakings")
         self.today = TodayPanel(env, self.refresh)
         layout = self.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(1, self.today)
         self.today.reload()
+
+    def fetch_takings(self) -> None:
+        """Poll Stripe and Square now (on demand; the scheduler also does it every 2 h / hourly)."""
+        ctx = self.env.ctx
+        self.env.act(lambda: refresh_all(ctx, self.env.actor), self._fetched, network=True)
+
+    def _fetched(self, report: dict[str, object]) -> None:
+        if not report:
+            self.env.notify("No card provider is set up: add Stripe or Square in Settings → Providers.")
+        else:
+            self.env.notify("; ".join(f"{provider}: {result}" for provider, result in report.items()))
+        self.today.reload()
+        self.refresh()
