@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
 
 from app.clock import Clock, SystemClock
 from app.db.engine import Database
@@ -13,6 +17,8 @@ from app.paths import AppPaths, app_paths
 from app.secrets import SecretStore
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -41,6 +47,16 @@ class AppContext:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def query(self, fn: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a read service in a session of its own: callers (the UI) never hold a session."""
+        with self.db.read() as session:
+            return fn(session, *args, **kwargs)
+
+    def change(self, fn: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a changing service in one unit of work (committed when it returns, rolled back on error)."""
+        with self.db.unit_of_work() as session:
+            return fn(session, *args, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,10 @@ def _days(end: date, count: int) -> Iterator[date]:
             yield d
 
 
+def has_clinics(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Clinic)))
+
+
 def load_demo(
     db: Database, clock: Clock, *, claims: int | None = None, seed: int = 7, with_users: bool = True
 ) -> DemoSummary:

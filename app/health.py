@@ -58,3 +58,10 @@ def all_health(session: Session) -> list[ProviderHealth]:
             )
         )
     return out
+
+
+def status_bar(session: Session) -> tuple[list[ProviderHealth], int, datetime | None]:
+    """What the status bar shows: provider health, messages waiting to be sent, the last successful send."""
+    from app.outbox import last_sent_at, queued_count
+
+    return all_health(session), queued_count(session), last_sent_at(session)

@@ -17,7 +17,7 @@ from app.audit import Actor
 from app.clock import Clock
 from app.errors import ValidationFailed
 from app.settings import get_setting, set_setting
-from app.users import Permission, require
+from app.users import Permission, UserRow, list_users, require
 
 Check = Callable[[Any], list[str]]
 
@@ -120,6 +120,13 @@ BY_KEY = {s.key: s for s in CATALOGUE}
 def current_values(session: Session) -> dict[str, str]:
     """Each catalogued setting as pretty JSON text (its default where never set)."""
     return {s.key: json.dumps(get_setting(session, s.key), indent=1, sort_keys=True) for s in CATALOGUE}
+
+
+def settings_snapshot(session: Session) -> tuple[dict[str, Any], list[UserRow], dict[str, str]]:
+    """Everything the Settings view shows: all settings, the users, the runbook settings as JSON text."""
+    from app.settings import all_settings
+
+    return all_settings(session), list_users(session), current_values(session)
 
 
 def save_runbook_setting(session: Session, clock: Clock, actor: Actor, key: str, text: str) -> None:

@@ -9,7 +9,7 @@ import sys
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.context import AppContext
-from app.demo import DEMO_USERS, load_demo
+from app.demo import DEMO_USERS, has_clinics, load_demo
 from app.errors import ClinicBillingError
 from app.local_config import load_database_url
 from app.paths import app_paths
@@ -31,13 +31,7 @@ def run(db_url: str | None = None, demo: bool = False) -> int:
         url = db_url or load_database_url(paths.data, SecretStore.from_environment(paths.data))
         ctx = AppContext.open(url)
         if demo:
-            from sqlalchemy import func, select
-
-            from app.db.models import Clinic
-
-            with ctx.db.read() as s:
-                empty = not s.scalar(select(func.count()).select_from(Clinic))
-            if empty:
+            if not ctx.query(has_clinics):
                 load_demo(ctx.db, ctx.clock)
     except ClinicBillingError as exc:
         QMessageBox.critical(None, "Cannot open the database", str(exc))

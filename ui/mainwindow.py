@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.audit import Actor
 from app.context import AppContext
-from app.health import ProviderHealth, all_health
-from app.outbox import last_sent_at, queued_count
+from app.health import ProviderHealth, status_bar
 from app.users import ROLE_LABELS
 from ui.env import ViewEnv
 from ui.errors import show_error
@@ -111,8 +110,7 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
 
         def load() -> tuple[list[ProviderHealth], int, object]:
-            with ctx.db.read() as s:
-                return all_health(s), queued_count(s), last_sent_at(s)
+            return ctx.query(status_bar)
 
         self.tasks.run_db(load, self._show_status)
 

@@ -294,6 +294,15 @@ def _journal(summary: ShiftSummary, counted: Money, closed_on: date) -> ShiftClo
     )
 
 
+def todays_shift(session: Session, clock: Clock, actor: Actor) -> ShiftSummary | None:
+    """Open today's shifts if needed and summarise the one at the counter now (None outside any shift)."""
+    from app.shifts.schedule import open_todays_shifts
+
+    open_todays_shifts(session, clock, actor)
+    sid = current_shift_id(session, clock.now())
+    return None if sid is None else summarise(session, sid)
+
+
 def close_shift(
     db: Database,
     clock: Clock,

@@ -155,8 +155,7 @@ class ClaimsView(ListPage):
         self.lane = QComboBox(objectName="laneFilter")
 
         def fetch(q: ListQuery) -> Page[ClaimRow]:
-            with ctx.db.read() as s:
-                return claims_in_lane(s, q, dict(q.extra).get("lane", ""), ctx.clock.now())
+            return ctx.query(claims_in_lane, q, dict(q.extra).get("lane", ""), ctx.clock.now())
 
         super().__init__(
             title="Claims",
@@ -217,8 +216,7 @@ class ClaimsView(ListPage):
     # ------------------------------------------------------------------ filters and detail
 
     def _choices(self) -> dict[str, list[tuple[int, str]]]:
-        with self.ctx.db.read() as s:
-            return filter_choices(s)
+        return self.ctx.query(filter_choices)
 
     def _fill_choices(self, choices: dict[str, list[tuple[int, str]]] | BaseException) -> None:
         if isinstance(choices, BaseException):
@@ -249,8 +247,7 @@ class ClaimsView(ListPage):
         claim_id = row.id
 
         def load() -> ClaimDetail:
-            with self.ctx.db.read() as s:
-                return claim_detail(s, claim_id)
+            return self.ctx.query(claim_detail, claim_id)
 
         self.run_db(load, self._show_detail)
 

@@ -140,8 +140,7 @@ class CodeMappingsDialog(QDialog):
     # ------------------------------------------------------------------ loading
 
     def _choices(self) -> dict[str, list[tuple[int, str]]]:
-        with self.ctx.db.read() as s:
-            return filter_choices(s)
+        return self.ctx.query(filter_choices)
 
     def _fill_choices(self, choices: dict[str, list[tuple[int, str]]] | BaseException) -> None:
         if isinstance(choices, BaseException):
@@ -164,8 +163,7 @@ class CodeMappingsDialog(QDialog):
         def load() -> list[MappingRow]:
             if chosen is None:
                 return []
-            with self.ctx.db.read() as s:
-                return list_mappings(s, *chosen)
+            return self.ctx.query(list_mappings, *chosen)
 
         return load
 
@@ -212,12 +210,11 @@ class CodeMappingsDialog(QDialog):
 
     def _edit_op(self, mapping_id: int, form: MappingRow) -> Callable[[], str]:
         def run() -> str:
-            with self.ctx.db.unit_of_work() as s:
-                row = edit_mapping(
-                    s, self.ctx.clock, self.env.actor, mapping_id, insurer_code=form.insurer_code,
-                    description=form.description, valid_to=form.valid_to,
-                    requires_authorisation=form.requires_authorisation,
-                )  # fmt: skip
+            row = self.ctx.change(
+                edit_mapping, self.ctx.clock, self.env.actor, mapping_id, insurer_code=form.insurer_code,
+                description=form.description, valid_to=form.valid_to,
+                requires_authorisation=form.requires_authorisation,
+            )  # fmt: skip
             return f"Mapping of {row.clinic_code} saved: now {row.insurer_code}."
 
         return run
@@ -226,8 +223,7 @@ class CodeMappingsDialog(QDialog):
         def run() -> str:
             if chosen is None:
                 return "Choose a clinic and an insurer first."
-            with self.ctx.db.unit_of_work() as s:
-                row = add_mapping(s, self.ctx.clock, self.env.actor, *chosen, form)
+            row = self.ctx.change(add_mapping, self.ctx.clock, self.env.actor, *chosen, form)
             return f"Mapping of {row.clinic_code} to {row.insurer_code} added."
 
         return run
@@ -240,8 +236,7 @@ class CodeMappingsDialog(QDialog):
                 data = path.read_bytes()
             except OSError as exc:
                 raise ParseError(path.name, "the file", f"could not be read ({exc.strerror})") from exc
-            with self.ctx.db.unit_of_work() as s:
-                count = import_mappings(s, self.ctx.clock, self.env.actor, data, path.name, *chosen)
+            count = self.ctx.change(import_mappings, self.ctx.clock, self.env.actor, data, path.name, *chosen)
             return f"{count} mapping(s) imported from {path.name}; the previous ones were replaced."
 
         return run

@@ -92,8 +92,7 @@ class DashboardView(QWidget):
         ctx = self.ctx
 
         def load() -> Dashboard:
-            with ctx.db.read() as s:
-                return dashboard(s, ctx.clock.now())
+            return ctx.query(dashboard, ctx.clock.now())
 
         self.run_db(load, self._show)
 

@@ -56,8 +56,7 @@ class DisputesView(ListPage):
         self.ctx = ctx = env.ctx
 
         def fetch(q: ListQuery) -> Page[DisputeRow]:
-            with ctx.db.read() as s:
-                return list_disputes(s, q)
+            return ctx.query(list_disputes, q)
 
         super().__init__(
             title="Disputes",
@@ -145,8 +144,7 @@ class DisputesView(ListPage):
             self.env.run_db(lambda: self._detail(row.id), self._show_detail)
 
     def _detail(self, dispute_id: int) -> service.DisputeDetail:
-        with self.ctx.db.read() as s:
-            return service.dispute_detail(s, dispute_id)
+        return self.ctx.query(service.dispute_detail, dispute_id)
 
     def _show_detail(self, d: service.DisputeDetail | BaseException) -> None:
         if not isinstance(d, BaseException):

@@ -111,8 +111,7 @@ class PayoutsView(ListPage):
         ctx = env.ctx
 
         def fetch(q: ListQuery) -> Page[Any]:
-            with ctx.db.read() as s:
-                return mv.list_payouts(s, q)
+            return ctx.query(mv.list_payouts, q)
 
         super().__init__(
             title="Payouts",
@@ -223,8 +222,7 @@ class PayoutsView(ListPage):
         if path.suffix.lower() == ".json":
             return PreparedImport("classpass", path.name, data, [], ",", None)
         header, delimiter = sniff_header(data)
-        with self.env.ctx.db.read() as s:
-            saved = load_mapping(s, "treatwell")
+        saved = self.env.ctx.query(load_mapping, "treatwell")
         return PreparedImport("treatwell", path.name, data, header, delimiter, saved)
 
     def ask_mapping(self, prepared: PreparedImport) -> None:
@@ -240,8 +238,7 @@ class PayoutsView(ListPage):
 
         def work() -> Any:
             if mapping is not None:
-                with ctx.db.unit_of_work() as s:
-                    save_mapping(s, ctx.clock, actor, mapping)
+                ctx.change(save_mapping, ctx.clock, actor, mapping)
             return import_settlement(ctx, actor, prepared.source, prepared.filename, prepared.data, mapping)
 
         self.env.act(work, lambda result: self._done(result.changes.message))
@@ -277,8 +274,7 @@ class PayoutsView(ListPage):
         ctx, payout_id = self.env.ctx, row.id
 
         def load() -> PayoutDetail:
-            with ctx.db.read() as s:
-                return payout_detail(s, payout_id)
+            return ctx.query(payout_detail, payout_id)
 
         self.env.run_db(load, self.show_detail)
 

@@ -71,8 +71,7 @@ class RefundsView(ListPage):
         self.ctx = ctx = env.ctx
 
         def fetch(q: ListQuery) -> Page[RefundRow]:
-            with ctx.db.read() as s:
-                return list_refunds(s, q)
+            return ctx.query(list_refunds, q)
 
         super().__init__(
             title="Refunds",
@@ -183,8 +182,7 @@ class RefundsView(ListPage):
             self.env.run_db(lambda: self._case(row.id), self._show_detail)
 
     def _case(self, refund_id: int) -> service.RefundCase:
-        with self.ctx.db.read() as s:
-            return service.refund_case(s, refund_id)
+        return self.ctx.query(service.refund_case, refund_id)
 
     def _show_detail(self, case: service.RefundCase | BaseException) -> None:
         if not isinstance(case, BaseException):

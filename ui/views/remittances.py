@@ -68,8 +68,7 @@ class RemittancesView(ListPage):
         self.ctx = ctx = env.ctx
 
         def fetch(q: ListQuery) -> Page[RemittanceRow]:
-            with ctx.db.read() as s:
-                return list_remittances(s, q)
+            return ctx.query(list_remittances, q)
 
         super().__init__(
             title="Remittances",
@@ -153,8 +152,7 @@ class RemittancesView(ListPage):
         rid = row.id
 
         def load() -> RemittanceDetail:
-            with self.ctx.db.read() as s:
-                return remittance_detail(s, rid)
+            return self.ctx.query(remittance_detail, rid)
 
         self.run_db(load, self._show_detail)
 

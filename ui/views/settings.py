@@ -25,9 +25,9 @@ from app.domain.status import Role
 from app.errors import ClinicBillingError
 from app.local_config import save_database_url
 from app.secrets import EncryptedFileBackend, SecretStore
-from app.settings import DEFAULT_SCHEDULES, all_settings, set_setting
-from app.settings_catalogue import CATALOGUE, current_values, save_runbook_setting
-from app.users import ROLE_LABELS, Permission, UserRow, create_user, list_users, require
+from app.settings import DEFAULT_SCHEDULES, set_setting
+from app.settings_catalogue import CATALOGUE, save_runbook_setting, settings_snapshot
+from app.users import ROLE_LABELS, Permission, UserRow, create_user, require
 from ui.env import ViewEnv
 
 PROVIDERS = [
@@ -145,8 +145,7 @@ class SettingsView(QWidget):
 
         def save() -> None:
             require(self.actor, Permission.MANAGE_SETTINGS)
-            with self.ctx.db.unit_of_work() as s:
-                set_setting(s, self.ctx.clock, self.actor, "endpoints", values)
+            self.ctx.change(set_setting, self.ctx.clock, self.actor, "endpoints", values)
 
         self._run(save, "Provider endpoints saved.")
 
@@ -246,8 +245,7 @@ class SettingsView(QWidget):
             require(self.actor, Permission.MANAGE_SETTINGS)
             for spec in values.values():
                 make_trigger(spec)
-            with self.ctx.db.unit_of_work() as s:
-                set_setting(s, self.ctx.clock, self.actor, "schedules", values)
+            self.ctx.change(set_setting, self.ctx.clock, self.actor, "schedules", values)
 
         self._run(save, "Schedules saved; they apply at the next start.")
 
@@ -279,8 +277,7 @@ class SettingsView(QWidget):
         key, text = self.runbook_key.currentData(), self.runbook_value.toPlainText()
 
         def save() -> None:
-            with self.ctx.db.unit_of_work() as s:
-                save_runbook_setting(s, self.ctx.clock, self.actor, key, text)
+            self.ctx.change(save_runbook_setting, self.ctx.clock, self.actor, key, text)
 
         self._run(save, f"Saved: {key}.")
 
@@ -317,16 +314,14 @@ class SettingsView(QWidget):
 
         def add() -> None:
             require(self.actor, Permission.MANAGE_USERS)
-            with self.ctx.db.unit_of_work() as s:
-                create_user(s, self.ctx.clock, self.actor, username, name, role, pin)
+            self.ctx.change(create_user, self.ctx.clock, self.actor, username, name, role, pin)
 
         self._run(add, f"User {username} added.")
 
     # ---------------------------------------------------------------- refresh
     def refresh(self) -> None:
         def load() -> tuple[dict[str, Any], list[UserRow], dict[str, str]]:
-            with self.ctx.db.read() as s:
-                return all_settings(s), list_users(s), current_values(s)
+            return self.ctx.query(settings_snapshot)
 
         self.run_db(load, self._show)
 

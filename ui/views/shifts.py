@@ -28,8 +28,7 @@ from app.queries import money_views as mv
 from app.queries.paging import ListQuery, Page
 from app.reports.shift_model import UK_DENOMINATIONS, DenominationCount
 from app.shifts.report import shift_report_pdf
-from app.shifts.schedule import open_todays_shifts
-from app.shifts.service import ShiftSummary, close_out, counted_total, current_shift_id, record_cash_count, summarise
+from app.shifts.service import ShiftSummary, close_out, counted_total, record_cash_count, todays_shift
 from app.shifts.sync import refresh_all
 from ui.env import ViewEnv
 from ui.format import fmt
@@ -122,10 +121,7 @@ class TodayPanel(QWidget):
         ctx, actor = self.env.ctx, self.env.actor
 
         def load() -> ShiftSummary | None:
-            with ctx.db.unit_of_work() as s:
-                open_todays_shifts(s, ctx.clock, actor)
-                sid = current_shift_id(s, ctx.clock.now())
-                return None if sid is None else summarise(s, sid)
+            return ctx.change(todays_shift, ctx.clock, actor)
 
         self.env.run_db(load, self.display)
 
@@ -235,8 +231,7 @@ class ShiftsView(ListPage):
         ctx, run_db = env.ctx, env.run_db
 
         def fetch(q: ListQuery) -> Page[mv.ShiftRow]:
-            with ctx.db.read() as s:
-                return mv.list_shifts(s, q)
+            return ctx.query(mv.list_shifts, q)
 
         super().__init__(
             title="Shift close-out",
