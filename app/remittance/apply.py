@@ -34,7 +34,7 @@ from app.ledger.remittance import ProviderAdjustment
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
 from app.remittance.bulk import insert_tuples, update_tuples
-from app.remittance.fastpath import Applied, Entry, FastMatcher, Unapplied, entry, line_in
+from app.remittance.fastpath import Applied, Entry, FastMatcher, LineIn, Unapplied, entry, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
 from app.remittance.results import Results
@@ -116,8 +116,8 @@ def _plbs(rem: Remittance) -> tuple[ProviderAdjustment, ...]:
     )
 
 
-def _balance_problem(rem: Remittance, rows: Sequence[Any]) -> str:
-    paid = sum(r.paid_minor for r in rows)
+def _balance_problem(rem: Remittance, paid: int) -> str:
+    """What is wrong when the lines (``paid``: their payments added up) less the PLBs miss the total."""
     plb = sum(p.amount.minor for p in _plbs(rem))
     if paid - plb == rem.total_paid_minor:
         return ""
@@ -308,10 +308,15 @@ def apply_stored(
     remittance_id: int,
     *,
     accept_unbalanced: bool = False,
+    stored: Sequence[LineIn] | None = None,
 ) -> ApplyOutcome:
-    """Apply the lines of a stored remittance not applied yet; idempotent."""
+    """Apply the lines of a stored remittance not applied yet; idempotent.
+
+    ``stored``: the remittance's lines exactly as just stored (see ingest.store_payment), so they
+    are not read back and decoded; used only while the remittance is still RECEIVED.
+    """
     with without_gc_pauses():
-        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced)
+        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, stored)
 
 
 @contextmanager
@@ -332,22 +337,33 @@ def without_gc_pauses() -> Iterator[None]:
 
 
 def _apply_stored(
-    session: Session, clock: Clock, actor: Actor, store: ArtefactStore, remittance_id: int, accept_unbalanced: bool
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    store: ArtefactStore,
+    remittance_id: int,
+    accept_unbalanced: bool,
+    stored: Sequence[LineIn] | None,
 ) -> ApplyOutcome:
     rem = session.get(Remittance, remittance_id, with_for_update=True)  # two desks re-running: one waits
     if rem is None:
         raise NotFound(f"Remittance {remittance_id} does not exist.")
     if rem.status is RemittanceStatus.APPLIED:
         return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), f"Remittance {rem.trace_number} is already applied.")
-    all_lines = _read_lines(session, rem)
+    rows = _read_lines(session, rem) if stored is None or rem.status is not RemittanceStatus.RECEIVED else None
+    count = len(rows) if rows is not None else len(stored or ())
     first = rem.status in (RemittanceStatus.RECEIVED, RemittanceStatus.FLAGGED)
-    problem = _balance_problem(rem, all_lines) if first else ""
+    paid = sum(r.paid_minor for r in rows) if rows is not None else sum(ln.paid for ln in stored or ())
+    problem = _balance_problem(rem, paid) if first else ""
     if problem and not accept_unbalanced:
         if rem.status is RemittanceStatus.FLAGGED:
             return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), problem)
         return _flag(session, clock, actor, rem, problem)
-    todo = [line_in(i, row, rem.currency) for i, row in enumerate(all_lines) if not row.applied]
-    done_before = len(all_lines) - len(todo)
+    if rows is not None:
+        todo = [line_in(i, row, rem.currency) for i, row in enumerate(rows) if not row.applied]
+    else:
+        todo = list(stored or ())
+    done_before = count - len(todo)
     rid = ledger_id(rem.id) if first else f"{ledger_id(rem.id)}-rerun{done_before}"
     claims = load_candidates(session, todo, clock.now())
     payer = _payer_code(session, rem)

@@ -13,7 +13,7 @@ applies random remittances both ways and compares every stored row.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
@@ -113,11 +113,26 @@ def _adjustments(raw: list[dict[str, str]], currency: str, places: int) -> list[
 def line_in(index: int, row: Any, currency: str) -> LineIn:
     """A remittance_line row (id, claim_ref, payer_claim_ref, patient_ref, service_date, status_code,
     charged, paid, patient_resp, adjustments_json, services_json, applied) as a LineIn."""
-    rid, claim_ref, payer_ref, patient_ref, day, status, charged, paid, resp, adj_json, svc_json, _ = row
+    *fields, adj_json, svc_json, _ = row
+    adjustments = json.loads(adj_json) if adj_json != "[]" else []
+    return stored_line(index, fields, adjustments, json.loads(svc_json), currency)
+
+
+def stored_line(
+    index: int,
+    fields: Sequence[Any],
+    adjustments: list[dict[str, str]],
+    services: list[dict[str, Any]],
+    currency: str,
+) -> LineIn:
+    """A line as stored: ``fields`` are the row's (id, claim_ref, payer_claim_ref, patient_ref,
+    service_date, status_code, charged, paid, patient_resp); ``adjustments`` and ``services`` are
+    what its adjustments_json and services_json hold, decoded (or not yet encoded)."""
+    rid, claim_ref, payer_ref, patient_ref, day, status, charged, paid, resp = fields
     places = exponent(currency)
-    adjustments = _adjustments(json.loads(adj_json), currency, places) if adj_json != "[]" else []
-    for service in json.loads(svc_json):
-        adjustments += _adjustments(service.get("adjustments", []), currency, places)
+    found = _adjustments(adjustments, currency, places) if adjustments else []
+    for service in services:
+        found += _adjustments(service.get("adjustments", []), currency, places)
     return LineIn(
         index,
         rid,
@@ -129,7 +144,7 @@ def line_in(index: int, row: Any, currency: str) -> LineIn:
         charged,
         paid,
         resp,
-        tuple(adjustments),
+        tuple(found),
     )
 
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from app.archive import keep_artefact, quarantine, register_incoming
@@ -24,14 +24,32 @@ from app.db.models import ImportedFile, Payer, Remittance, RemittanceLine
 from app.domain.status import RemittanceStatus
 from app.errors import ParseError, ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
-from app.money import to_minor
-from app.remittance.apply import ApplyOutcome, apply_stored
-from app.remittance.bulk import insert_rows
+from app.money import exponent, to_minor
+from app.remittance.apply import ApplyOutcome, apply_stored, without_gc_pauses
+from app.remittance.bulk import insert_tuples
+from app.remittance.fastpath import LineIn, minor_units, stored_line
 from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
 from app.settings import get_setting
 from app.users import Permission, require
 from app.x12.remittance import payment_dict
 
+_LINE_COLUMNS = (
+    "remittance_id",
+    "claim_id",
+    "claim_ref",
+    "payer_claim_ref",
+    "patient_ref",
+    "service_date",
+    "status_code",
+    "charged_minor",
+    "paid_minor",
+    "patient_resp_minor",
+    "currency",
+    "adjustments_json",
+    "services_json",
+    "match_rule",
+    "applied",
+)
 _FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
 
 
@@ -79,6 +97,11 @@ def _m(value: Any, currency: str) -> int:
     return to_minor(value, currency)
 
 
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 def store_payment(
     session: Session,
     clock: Clock,
@@ -88,8 +111,9 @@ def store_payment(
     kind: FileKind,
     read: ReadPayment,
     payer: tuple[int, str] | None,
-) -> int | None:
-    """One Remittance with its lines and remittance.json; None when this payment is already stored."""
+) -> tuple[int, list[LineIn]] | None:
+    """One Remittance with its lines and remittance.json: its id and its lines as stored (for
+    apply_stored, which then need not read them back); None when this payment is already stored."""
     p, cur = read.payment, read.currency
     payer_id = payer[0] if payer else None
     same = select(Remittance.id, Remittance.filename).where(Remittance.trace_number == p.trace_number[:60])
@@ -115,32 +139,40 @@ def store_payment(
     )
     session.add(rem)
     session.flush()
-    rows = []
-    for i, (claim, cdoc) in enumerate(zip(p.claims, doc["claims"], strict=True)):
-        rows.append(
-            {
-                "remittance_id": rem.id,
-                "claim_id": None,
-                "claim_ref": claim.claim_id[:40],
-                "payer_claim_ref": claim.payer_claim_id[:60],
-                "status_code": claim.status_code[:4],
-                "charged_minor": _m(claim.charged, cur),
-                "paid_minor": _m(claim.paid, cur),
-                "patient_resp_minor": _m(claim.patient_responsibility, cur),
-                "currency": cur,
-                "adjustments_json": json.dumps(cdoc["adjustments"]),
-                "services_json": json.dumps(cdoc["services"]),
-                "service_date": read.service_dates[i] if read.service_dates else None,
-                "patient_ref": (read.patient_refs[i] if read.patient_refs else "")[:40],
-                "match_rule": "",
-                "applied": False,
-            }
+    rows, fields = [], []
+    places = exponent(cur)
+    for i, cdoc in enumerate(doc["claims"]):
+        # the decimal text of payment_dict: to_minor(amount) without a Decimal per amount
+        charged = minor_units(cdoc["charged"], cur, places)
+        paid = minor_units(cdoc["paid"], cur, places)
+        resp = minor_units(cdoc["patient_responsibility"], cur, places)
+        day = read.service_dates[i] if read.service_dates else None
+        line = (
+            cdoc["claim_id"][:40],
+            cdoc["payer_claim_id"][:60],
+            (read.patient_refs[i] if read.patient_refs else "")[:40],
+            day,
+            cdoc["status_code"][:4],
+            charged,
+            paid,
+            resp,
         )
-    insert_rows(session, RemittanceLine.__table__, rows)  # type: ignore[arg-type]
+        fields.append(line)
+        adjustments, services = json.dumps(cdoc["adjustments"]), json.dumps(cdoc["services"])
+        rows.append((rem.id, None, *line, cur, adjustments, services, "", False))
+    insert_tuples(session, _table(RemittanceLine), _LINE_COLUMNS, rows)
+    ids = session.scalars(
+        select(RemittanceLine.id).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)
+    ).all()
+    claims = doc["claims"]
+    lines = [
+        stored_line(i, (rid, *f), c["adjustments"], c["services"], cur)
+        for i, (rid, f, c) in enumerate(zip(ids, fields, claims, strict=True))
+    ]
     keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc).encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
     record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
-    return rem.id
+    return rem.id, lines
 
 
 def process_file(
@@ -160,13 +192,15 @@ def process_file(
     payers = PayerIndex(s, payer_code)
     currency = str(get_setting(s, "clinic.currency") or "GBP")
     ids, outcomes, skipped = [], [], []
-    for read in read_payments(kind, data, file.filename, currency=currency, mapping=mapping):
-        rid = store_payment(s, ctx.clock, actor, store, file, kind, read, payers.find(read.payment.payer))
-        if rid is None:
-            skipped.append(read.payment.trace_number)
-            continue
-        ids.append(rid)
-        outcomes.append(apply_stored(s, ctx.clock, actor, store, rid))
+    with without_gc_pauses():
+        for read in read_payments(kind, data, file.filename, currency=currency, mapping=mapping):
+            stored = store_payment(s, ctx.clock, actor, store, file, kind, read, payers.find(read.payment.payer))
+            if stored is None:
+                skipped.append(read.payment.trace_number)
+                continue
+            rid, as_stored = stored
+            ids.append(rid)
+            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, stored=as_stored))
     file.status = "flagged" if any(o.status is RemittanceStatus.FLAGGED for o in outcomes) else "processed"
     lines = [o.message for o in outcomes]
     lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]
