@@ -97,6 +97,11 @@ def _m(value: Any, currency: str) -> int:
     return to_minor(value, currency)
 
 
+def _json_list(items: list[Any]) -> str:
+    """``json.dumps(items)``; most claims have no claim-level adjustments, so skip the encoder for those."""
+    return json.dumps(items) if items else "[]"
+
+
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
@@ -158,7 +163,7 @@ def store_payment(
             resp,
         )
         fields.append(line)
-        adjustments, services = json.dumps(cdoc["adjustments"]), json.dumps(cdoc["services"])
+        adjustments, services = _json_list(cdoc["adjustments"]), _json_list(cdoc["services"])
         rows.append((rem.id, None, *line, cur, adjustments, services, "", False))
     insert_tuples(session, _table(RemittanceLine), _LINE_COLUMNS, rows)
     ids = session.scalars(
