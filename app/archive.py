@@ -58,6 +58,10 @@ def artefact_bytes(session: Session, store: ArtefactStore, owner_type: str, owne
     return None if row is None else store.get(row.sha256)
 
 
+def _incoming(session: Session, kind: str, sha: str) -> ImportedFile | None:
+    return session.scalar(select(ImportedFile).where(ImportedFile.kind == kind, ImportedFile.sha256 == sha))
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
     file: ImportedFile
@@ -77,7 +81,7 @@ def register_incoming(
 ) -> Registered:
     """Archive an incoming file raw and record it; the same bytes twice are recognised."""
     sha = sha256_hex(data)
-    existing = session.scalar(select(ImportedFile).where(ImportedFile.kind == kind, ImportedFile.sha256 == sha))
+    existing = _incoming(session, kind, sha)
     if existing is not None:
         return Registered(existing, True)
     store.put(data)
@@ -112,7 +116,7 @@ def quarantine(
     """Keep a file that could not be read, with the reason; nothing else is stored from it.
     Call this in a FRESH unit of work after the failed one rolled back."""
     sha = sha256_hex(data)
-    row = session.scalar(select(ImportedFile).where(ImportedFile.kind == kind, ImportedFile.sha256 == sha))
+    row = _incoming(session, kind, sha)
     store.put(data)
     if row is None:
         row = ImportedFile(

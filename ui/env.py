@@ -37,4 +37,4 @@ class ViewEnv:
             else:
                 done(result)
 
-        (self.tasks.run_net if network else self.tasks.run_db)(fn, after)
+        (self.tasks.run_net if network else self.tasks.run_db)(fn, after, after)

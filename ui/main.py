@@ -37,8 +37,8 @@ def run(db_url: str | None = None, demo: bool = False) -> int:
         QMessageBox.critical(None, "Cannot open the database", str(exc))
         return 2
     hint = ("Demo users: " + ", ".join(f"{u} / {p}" for u, _n, _r, p in DEMO_USERS)) if demo else ""
-    dialog = SignInDialog(ctx, hint)
     auto = os.environ.get("CLINIC_BILLING_AUTOLOGIN")  # "user:pin", for screenshots and kiosk demos
+    dialog = SignInDialog(ctx, hint, TaskManager(synchronous=bool(auto)))
     if auto and ":" in auto:
         dialog.username.setText(auto.split(":", 1)[0])
         dialog.pin.setText(auto.split(":", 1)[1])

@@ -8,11 +8,13 @@ from app.audit import Actor
 from app.context import AppContext
 from app.errors import ClinicBillingError
 from app.users import sign_in
+from ui.taskman import TaskManager
 
 
 class SignInDialog(QDialog):
-    def __init__(self, ctx: AppContext, hint: str = "") -> None:
+    def __init__(self, ctx: AppContext, hint: str = "", tasks: TaskManager | None = None) -> None:
         super().__init__()
+        self.tasks = tasks or TaskManager()
         self.setWindowTitle("Sign in — Clinic Billing Desk")
         self.setObjectName("signInDialog")
         self.ctx = ctx
@@ -36,11 +38,17 @@ class SignInDialog(QDialog):
         lay.addWidget(buttons)
 
     def try_sign_in(self) -> None:
-        # argon2 verification takes ~50 ms: acceptable on the GUI thread for a modal sign-in
-        try:
-            self.actor = sign_in(self.ctx.db, self.ctx.clock, self.username.text(), self.pin.text())
-        except ClinicBillingError as exc:
-            self.message.setText(f"<span style='color:#b00020'>{exc}</span>")
+        """Check the PIN on the database executor (argon2 and a DB write), then accept or say why not."""
+        ctx, username, pin = self.ctx, self.username.text(), self.pin.text()
+        self.setEnabled(False)
+        self.tasks.run_db(lambda: sign_in(ctx.db, ctx.clock, username, pin), self._signed_in, self._signed_in)
+
+    def _signed_in(self, result: Actor | BaseException) -> None:
+        self.setEnabled(True)
+        if isinstance(result, BaseException):
+            text = str(result) if isinstance(result, ClinicBillingError) else "Sign-in failed: see the log file."
+            self.message.setText(f"<span style='color:#b00020'>{text}</span>")
             self.pin.clear()
             return
+        self.actor = result
         self.accept()

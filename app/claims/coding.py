@@ -171,6 +171,21 @@ def _overlaps(a: CodeMapping, b: CodeMapping) -> bool:
     return a.valid_from <= b_end and b.valid_from <= a_end
 
 
+def csv_rows(data: bytes, filename: str, required: Sequence[str]) -> csv.DictReader[str]:
+    """A UTF-8 CSV with lower-cased headers; unreadable text or a missing column is a ParseError."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(filename, f"byte {exc.start}", "the file is not UTF-8 text") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ParseError(filename, "row 1 (header)", f"missing column(s): {', '.join(missing)}")
+    reader.fieldnames = header
+    return reader
+
+
 def import_mapping_csv(data: bytes, filename: str, clinic_id: str, insurer_id: str) -> list[CodeMapping]:
     """Read a mapping file (UTF-8 CSV with a header row; see ``MAPPING_COLUMNS``).
 
@@ -178,16 +193,7 @@ def import_mapping_csv(data: bytes, filename: str, clinic_id: str, insurer_id: s
     collected and raised together as :class:`ValidationFailed`; nothing is returned on error.
     An unreadable file or missing columns raise :class:`ParseError`.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(filename, f"byte {exc.start}", "the file is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in MAPPING_COLUMNS if c not in header]
-    if missing:
-        raise ParseError(filename, "row 1 (header)", f"missing column(s): {', '.join(missing)}")
-    reader.fieldnames = header
+    reader = csv_rows(data, filename, MAPPING_COLUMNS)
 
     problems: list[str] = []
     parsed: list[tuple[int, CodeMapping]] = []

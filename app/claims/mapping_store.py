@@ -8,8 +8,6 @@ row can be edited, end-dated or added at a time (front desk, manager, administra
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +21,7 @@ from app.audit import Actor, record, snapshot
 from app.claims import coding
 from app.clock import Clock
 from app.db.models import Clinic, CodeMapping, InsurerCode, Payer
-from app.errors import NotFound, ParseError, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.users import ROLE_PERMISSIONS, Permission, require
 
 DICTIONARY_COLUMNS = ("code", "description", "valid_from", "valid_to", "max_units")
@@ -235,16 +233,7 @@ def import_dictionary(session: Session, clock: Clock, actor: Actor, data: bytes,
 
 def parse_dictionary_csv(data: bytes, filename: str) -> list[tuple[coding.InsurerCode, str]]:
     """Read a dictionary file; every row problem is listed at once."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ParseError(filename, f"byte {exc.start}", "the file is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in DICTIONARY_COLUMNS if c not in header]
-    if missing:
-        raise ParseError(filename, "row 1 (header)", f"missing column(s): {', '.join(missing)}")
-    reader.fieldnames = header
+    reader = coding.csv_rows(data, filename, DICTIONARY_COLUMNS)
     out: list[tuple[coding.InsurerCode, str]] = []
     problems: list[str] = []
     for row_no, raw in enumerate(reader, start=2):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import httpx
 
@@ -36,3 +37,8 @@ def translate_errors(provider: str) -> Iterator[None]:
         raise PermanentError(provider, f"request refused ({status}): {detail}") from exc
     except httpx.TransportError as exc:
         raise TransientError(provider, f"cannot reach the server ({type(exc).__name__}); will retry") from exc
+
+
+def utc_from_iso(text: str) -> datetime:
+    """An ISO-8601 timestamp from a provider API ("...Z" or with an offset) as aware UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

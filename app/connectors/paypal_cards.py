@@ -29,7 +29,7 @@ from app.connectors.base import (
     ProviderRefund,
     reuse_refund,
 )
-from app.connectors.http import make_client, translate_errors
+from app.connectors.http import make_client, translate_errors, utc_from_iso
 from app.errors import PermanentError
 from app.money import Money
 
@@ -56,8 +56,7 @@ def _pp_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+_when = utc_from_iso
 
 
 class PayPalCardProcessor:

@@ -21,7 +21,7 @@ from app.connectors.base import (
     ProviderRefund,
     reuse_refund,
 )
-from app.connectors.http import make_client, translate_errors
+from app.connectors.http import make_client, translate_errors, utc_from_iso
 from app.errors import PermanentError
 from app.money import Money
 
@@ -47,8 +47,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+_when = utc_from_iso
 
 
 def _money(value: Json | None, currency: str = "GBP") -> Money:

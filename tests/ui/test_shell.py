@@ -12,6 +12,7 @@ from app.context import AppContext
 from ui.mainwindow import NAV, MainWindow
 from ui.screenshots import capture
 from ui.signin import SignInDialog
+from ui.taskman import TaskManager
 from ui.widgets.list_page import ListPage
 
 
@@ -56,7 +57,7 @@ def test_sorting_and_status_filter(window: MainWindow) -> None:
 
 
 def test_sign_in_dialog_refuses_a_wrong_pin(qtbot: QtBot, demo_ctx: AppContext) -> None:
-    dialog = SignInDialog(demo_ctx)
+    dialog = SignInDialog(demo_ctx, tasks=TaskManager(synchronous=True))
     qtbot.addWidget(dialog)
     dialog.findChild(QLineEdit, "username").setText("finance")  # type: ignore[union-attr]
     dialog.findChild(QLineEdit, "pin").setText("9999")  # type: ignore[union-attr]
