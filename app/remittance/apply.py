@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -50,6 +50,32 @@ _TARGET = {
     Outcome.DENIAL: ClaimStatus.DENIED,
 }
 CHUNK = 1000
+# the columns of a remittance_line row as ingest builds it (claim_id, match_rule, applied: placeholders)
+INSERT_COLUMNS = (
+    "remittance_id",
+    "claim_id",
+    "claim_ref",
+    "payer_claim_ref",
+    "patient_ref",
+    "service_date",
+    "status_code",
+    "charged_minor",
+    "paid_minor",
+    "patient_resp_minor",
+    "currency",
+    "adjustments_json",
+    "services_json",
+    "match_rule",
+    "applied",
+)
+
+
+class Pending(NamedTuple):
+    """A new remittance's lines, not inserted yet: the rows (values of INSERT_COLUMNS) and the
+    same lines as LineIn (row_id None), in file order."""
+
+    rows: list[tuple[Any, ...]]
+    lines: list[LineIn]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +265,19 @@ class _Writer:
         update_tuples(self.session, _table(Invoice), ("patient_due_minor",), updates)
         return changes
 
+    def insert_lines(self, pending: Pending, done: Sequence[Applied | Unapplied] | None) -> None:
+        """Insert a new remittance's lines; ``done``: what applying each one gave (None: not applied)."""
+        rows = pending.rows
+        if done is not None:
+            rows = []
+            for row, result in zip(pending.rows, done, strict=True):
+                if isinstance(result, Applied):
+                    why = f"{result.rule} ({result.score}): {'; '.join(result.explanation)}"
+                    rows.append((*row[:1], self.claims[result.claim_id].id, *row[2:13], why[:200], True))
+                else:
+                    rows.append((*row[:13], f"unmatched: {result.detail.reason}"[:200], False))
+        insert_tuples(self.session, _table(RemittanceLine), INSERT_COLUMNS, rows)
+
     def lines(self, applied: Sequence[Applied], unmatched: Sequence[Unapplied]) -> None:
         done = []
         for app in applied:
@@ -308,15 +347,15 @@ def apply_stored(
     remittance_id: int,
     *,
     accept_unbalanced: bool = False,
-    stored: Sequence[LineIn] | None = None,
+    pending: Pending | None = None,
 ) -> ApplyOutcome:
     """Apply the lines of a stored remittance not applied yet; idempotent.
 
-    ``stored``: the remittance's lines exactly as just stored (see ingest.store_payment), so they
-    are not read back and decoded; used only while the remittance is still RECEIVED.
+    ``pending``: the lines of a remittance just stored without them (see ingest.store_payment);
+    they are inserted here, matched or not, once.
     """
     with without_gc_pauses():
-        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, stored)
+        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, pending)
 
 
 @contextmanager
@@ -343,26 +382,33 @@ def _apply_stored(
     store: ArtefactStore,
     remittance_id: int,
     accept_unbalanced: bool,
-    stored: Sequence[LineIn] | None,
+    pending: Pending | None,
 ) -> ApplyOutcome:
     rem = session.get(Remittance, remittance_id, with_for_update=True)  # two desks re-running: one waits
     if rem is None:
         raise NotFound(f"Remittance {remittance_id} does not exist.")
+    if pending is not None and rem.status is not RemittanceStatus.RECEIVED:
+        raise ValueError(f"Remittance {remittance_id} is {rem.status}: its lines were stored before")
     if rem.status is RemittanceStatus.APPLIED:
         return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), f"Remittance {rem.trace_number} is already applied.")
-    rows = _read_lines(session, rem) if stored is None or rem.status is not RemittanceStatus.RECEIVED else None
-    count = len(rows) if rows is not None else len(stored or ())
+    rows = _read_lines(session, rem) if pending is None else None
+    if rows is not None:
+        count, paid = len(rows), sum(r.paid_minor for r in rows)
+    else:
+        lines = pending.lines if pending is not None else []
+        count, paid = len(lines), sum(ln.paid for ln in lines)
     first = rem.status in (RemittanceStatus.RECEIVED, RemittanceStatus.FLAGGED)
-    paid = sum(r.paid_minor for r in rows) if rows is not None else sum(ln.paid for ln in stored or ())
     problem = _balance_problem(rem, paid) if first else ""
     if problem and not accept_unbalanced:
+        if pending is not None:
+            _Writer(session, clock, rem, {}).insert_lines(pending, None)
         if rem.status is RemittanceStatus.FLAGGED:
             return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), problem)
         return _flag(session, clock, actor, rem, problem)
     if rows is not None:
         todo = [line_in(i, row, rem.currency) for i, row in enumerate(rows) if not row.applied]
     else:
-        todo = list(stored or ())
+        todo = list(pending.lines if pending else ())
     done_before = count - len(todo)
     rid = ledger_id(rem.id) if first else f"{ledger_id(rem.id)}-rerun{done_before}"
     claims = load_candidates(session, todo, clock.now())
@@ -394,7 +440,10 @@ def _apply_stored(
     postings = result.postings
     held = writer.postings(postings)
     changes = writer.claims_and_invoices(applied)
-    writer.lines(applied, unmatched)
+    if pending is not None:
+        writer.insert_lines(pending, done)
+    else:
+        writer.lines(applied, unmatched)
     for un in unmatched:
         _unmatched_task(session, clock, actor, rem, un.detail)
     if held:

@@ -94,7 +94,7 @@ class LineIn(NamedTuple):
     """A stored remittance line in minor units (``position``: its index among all the lines)."""
 
     position: int
-    row_id: int
+    row_id: int | None  # None: not inserted yet
     claim_id: str | None
     payer_claim_id: str | None
     patient_ref: str | None
@@ -106,8 +106,30 @@ class LineIn(NamedTuple):
     adjustments: tuple[tuple[str, str, int], ...]  # (group code, reason code, amount); unknown groups are OA
 
 
-def _adjustments(raw: list[dict[str, str]], currency: str, places: int) -> list[tuple[str, str, int]]:
-    return [(_GROUPS.get(a["group"], "OA"), a["reason"], minor_units(a["amount"], currency, places)) for a in raw]
+class Amounts:
+    """:func:`minor_units` for one currency, remembering each text it has read: a remittance
+    repeats the same few amounts ("15.00", "80.00") thousands of times."""
+
+    __slots__ = ("currency", "places", "seen")
+
+    LIMIT = 100_000  # distinct texts remembered before starting afresh (memory stays bounded)
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        self.places = exponent(currency)
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        found = self.seen.get(text)
+        if found is None:
+            if len(self.seen) >= self.LIMIT:
+                self.seen.clear()
+            found = self.seen[text] = minor_units(text, self.currency, self.places)
+        return found
+
+
+def _adjustments(raw: list[dict[str, str]], amounts: Amounts) -> list[tuple[str, str, int]]:
+    return [(_GROUPS.get(a["group"], "OA"), a["reason"], amounts(a["amount"])) for a in raw]
 
 
 def line_in(index: int, row: Any, currency: str) -> LineIn:
@@ -115,7 +137,7 @@ def line_in(index: int, row: Any, currency: str) -> LineIn:
     charged, paid, patient_resp, adjustments_json, services_json, applied) as a LineIn."""
     *fields, adj_json, svc_json, _ = row
     adjustments = json.loads(adj_json) if adj_json != "[]" else []
-    return stored_line(index, fields, adjustments, json.loads(svc_json), currency)
+    return stored_line(index, fields, adjustments, json.loads(svc_json), Amounts(currency))
 
 
 def stored_line(
@@ -123,16 +145,16 @@ def stored_line(
     fields: Sequence[Any],
     adjustments: list[dict[str, str]],
     services: list[dict[str, Any]],
-    currency: str,
+    amounts: Amounts,
 ) -> LineIn:
     """A line as stored: ``fields`` are the row's (id, claim_ref, payer_claim_ref, patient_ref,
     service_date, status_code, charged, paid, patient_resp); ``adjustments`` and ``services`` are
-    what its adjustments_json and services_json hold, decoded (or not yet encoded)."""
+    what its adjustments_json and services_json hold, decoded (or not yet encoded). ``id`` is None
+    for a line not inserted yet (see ingest.store_payment)."""
     rid, claim_ref, payer_ref, patient_ref, day, status, charged, paid, resp = fields
-    places = exponent(currency)
-    found = _adjustments(adjustments, currency, places) if adjustments else []
+    found = _adjustments(adjustments, amounts) if adjustments else []
     for service in services:
-        found += _adjustments(service.get("adjustments", []), currency, places)
+        found += _adjustments(service.get("adjustments", []), amounts)
     return LineIn(
         index,
         rid,

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.archive import keep_artefact, quarantine, register_incoming
@@ -20,36 +20,18 @@ from app.audit import Actor, record
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.context import AppContext
-from app.db.models import ImportedFile, Payer, Remittance, RemittanceLine
+from app.db.models import ImportedFile, Payer, Remittance
 from app.domain.status import RemittanceStatus
 from app.errors import ParseError, ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
-from app.money import exponent, to_minor
-from app.remittance.apply import ApplyOutcome, apply_stored, without_gc_pauses
-from app.remittance.bulk import insert_tuples
-from app.remittance.fastpath import LineIn, minor_units, stored_line
+from app.money import to_minor
+from app.remittance.apply import ApplyOutcome, Pending, apply_stored, without_gc_pauses
+from app.remittance.fastpath import Amounts, LineIn, stored_line
 from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
 from app.settings import get_setting
 from app.users import Permission, require
 from app.x12.remittance import payment_dict
 
-_LINE_COLUMNS = (
-    "remittance_id",
-    "claim_id",
-    "claim_ref",
-    "payer_claim_ref",
-    "patient_ref",
-    "service_date",
-    "status_code",
-    "charged_minor",
-    "paid_minor",
-    "patient_resp_minor",
-    "currency",
-    "adjustments_json",
-    "services_json",
-    "match_rule",
-    "applied",
-)
 _FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
 
 
@@ -102,11 +84,6 @@ def _json_list(items: list[Any]) -> str:
     return json.dumps(items) if items else "[]"
 
 
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
 def store_payment(
     session: Session,
     clock: Clock,
@@ -116,9 +93,10 @@ def store_payment(
     kind: FileKind,
     read: ReadPayment,
     payer: tuple[int, str] | None,
-) -> tuple[int, list[LineIn]] | None:
-    """One Remittance with its lines and remittance.json: its id and its lines as stored (for
-    apply_stored, which then need not read them back); None when this payment is already stored."""
+) -> tuple[int, Pending] | None:
+    """One Remittance with remittance.json, and its lines ready to insert (apply_stored inserts
+    them once, already matched, instead of inserting, reading back and updating them); None when
+    this payment is already stored."""
     p, cur = read.payment, read.currency
     payer_id = payer[0] if payer else None
     same = select(Remittance.id, Remittance.filename).where(Remittance.trace_number == p.trace_number[:60])
@@ -144,40 +122,28 @@ def store_payment(
     )
     session.add(rem)
     session.flush()
-    rows, fields = [], []
-    places = exponent(cur)
-    for i, cdoc in enumerate(doc["claims"]):
-        # the decimal text of payment_dict: to_minor(amount) without a Decimal per amount
-        charged = minor_units(cdoc["charged"], cur, places)
-        paid = minor_units(cdoc["paid"], cur, places)
-        resp = minor_units(cdoc["patient_responsibility"], cur, places)
+    rows: list[tuple[Any, ...]] = []
+    lines: list[LineIn] = []
+    amounts = Amounts(cur)  # the decimal text of payment_dict: to_minor(amount) without a Decimal per amount
+    for i, c in enumerate(doc["claims"]):
         day = read.service_dates[i] if read.service_dates else None
-        line = (
-            cdoc["claim_id"][:40],
-            cdoc["payer_claim_id"][:60],
+        fields = (
+            c["claim_id"][:40],
+            c["payer_claim_id"][:60],
             (read.patient_refs[i] if read.patient_refs else "")[:40],
             day,
-            cdoc["status_code"][:4],
-            charged,
-            paid,
-            resp,
+            c["status_code"][:4],
+            amounts(c["charged"]),
+            amounts(c["paid"]),
+            amounts(c["patient_responsibility"]),
         )
-        fields.append(line)
-        adjustments, services = _json_list(cdoc["adjustments"]), _json_list(cdoc["services"])
-        rows.append((rem.id, None, *line, cur, adjustments, services, "", False))
-    insert_tuples(session, _table(RemittanceLine), _LINE_COLUMNS, rows)
-    ids = session.scalars(
-        select(RemittanceLine.id).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)
-    ).all()
-    claims = doc["claims"]
-    lines = [
-        stored_line(i, (rid, *f), c["adjustments"], c["services"], cur)
-        for i, (rid, f, c) in enumerate(zip(ids, fields, claims, strict=True))
-    ]
+        adjustments, services = c["adjustments"], c["services"]
+        rows.append((rem.id, None, *fields, cur, _json_list(adjustments), _json_list(services), "", False))
+        lines.append(stored_line(i, (None, *fields), adjustments, services, amounts))
     keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc).encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
     record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
-    return rem.id, lines
+    return rem.id, Pending(rows, lines)
 
 
 def process_file(
@@ -203,9 +169,9 @@ def process_file(
             if stored is None:
                 skipped.append(read.payment.trace_number)
                 continue
-            rid, as_stored = stored
+            rid, pending = stored
             ids.append(rid)
-            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, stored=as_stored))
+            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, pending=pending))
     file.status = "flagged" if any(o.status is RemittanceStatus.FLAGGED for o in outcomes) else "processed"
     lines = [o.message for o in outcomes]
     lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]

@@ -1,4 +1,4 @@
-"""The lines ingest hands to apply_stored are exactly what reading them back from the database gives."""
+"""The lines ingest hands to apply_stored (to insert once, matched) are exactly what reading them back gives."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import app.remittance.ingest as ingest
 from app.db.models import Remittance, RemittanceLine
-from app.remittance.apply import _LINE_COLUMNS
+from app.remittance.apply import _LINE_COLUMNS, Pending
 from app.remittance.fastpath import LineIn, line_in
 from app.remittance.ingest import import_remittance_file
 from tests.remittance_flow.conftest import World
@@ -23,10 +23,10 @@ def test_handed_over_lines_equal_the_stored_rows(world: World, monkeypatch: pyte
     handed: dict[int, Sequence[LineIn]] = {}
     real = ingest.apply_stored
 
-    def spy(*args: Any, stored: Sequence[LineIn] | None = None, **kwargs: Any) -> Any:
-        assert stored is not None
-        handed[args[4]] = stored
-        return real(*args, stored=stored, **kwargs)
+    def spy(*args: Any, pending: Pending | None = None, **kwargs: Any) -> Any:
+        assert pending is not None
+        handed[args[4]] = pending.lines
+        return real(*args, pending=pending, **kwargs)
 
     monkeypatch.setattr(ingest, "apply_stored", spy)
     claims = (
@@ -43,5 +43,6 @@ def test_handed_over_lines_equal_the_stored_rows(world: World, monkeypatch: pyte
             assert rem is not None
             q = select(*_LINE_COLUMNS).where(RemittanceLine.remittance_id == rid).order_by(RemittanceLine.id)
             read_back = [line_in(i, row, rem.currency) for i, row in enumerate(s.execute(q))]
-            assert list(lines) == read_back
+            assert [ln.row_id for ln in lines] == [None] * 4  # handed over before they were inserted
+            assert [ln._replace(row_id=None) for ln in read_back] == list(lines)
             assert len(read_back) == 4 and any(ln.adjustments for ln in read_back)
