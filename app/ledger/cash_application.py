@@ -247,6 +247,7 @@ def apply_remittance(
     applications: list[LineApplication] = []
     unmatched: list[UnmatchedLine] = []
     for index, line in enumerate(remittance.lines):
+        line = line.merged()
         ranked = rank_candidates(line, state.values(), remittance.payer_id)
         choice, reason = confident_choice(ranked)
         if choice is None:

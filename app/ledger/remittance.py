@@ -5,7 +5,7 @@ Amounts are :class:`~app.money.Money` in minor units and may be negative (revers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -56,6 +56,18 @@ class RemittanceLine:
     @property
     def is_reversal(self) -> bool:
         return self.status_code == REVERSAL_STATUS
+
+    def merged(self) -> RemittanceLine:
+        """This line with one adjustment per CAS group and reason (amounts added, in order of first
+        appearance): the CO-45 on each service line of a claim is one contractual write-off of the
+        claim, and is checked against the write-off limit as one."""
+        merged: dict[tuple[AdjustmentGroup, str], Money] = {}
+        for a in self.adjustments:
+            key = (a.group, a.reason_code)
+            merged[key] = merged[key] + a.amount if key in merged else a.amount
+        if len(merged) == len(self.adjustments):
+            return self
+        return replace(self, adjustments=tuple(Adjustment(g, r, m) for (g, r), m in merged.items()))
 
     @property
     def is_denial(self) -> bool:

@@ -103,7 +103,8 @@ class LineIn(NamedTuple):
     charged: int
     paid: int
     patient_resp: int
-    adjustments: tuple[tuple[str, str, int], ...]  # (group code, reason code, amount); unknown groups are OA
+    # (group code, reason code, amount), one per group and reason; unknown groups are OA
+    adjustments: tuple[tuple[str, str, int], ...]
 
 
 class Amounts:
@@ -155,6 +156,12 @@ def stored_line(
     found = _adjustments(adjustments, amounts) if adjustments else []
     for service in services:
         found += _adjustments(service.get("adjustments", []), amounts)
+    if len(found) > 1:  # one adjustment per group and reason, as ledger RemittanceLine.merged()
+        merged: dict[tuple[str, str], int] = {}
+        for group, reason, amount in found:
+            merged[group, reason] = merged.get((group, reason), 0) + amount
+        if len(merged) < len(found):
+            found = [(group, reason, amount) for (group, reason), amount in merged.items()]
     return LineIn(
         index,
         rid,

@@ -240,3 +240,21 @@ def test_currency_mismatch_is_refused() -> None:
     bad = type(bad)(**{**{f: getattr(bad, f) for f in bad.__slots__}, "expected": Money(8000, "EUR")})
     with pytest.raises(DomainError, match="in GBP but amounts in EUR"):
         apply_remittance(remittance(line()), [bad], rules(), LIMIT)
+
+
+def test_the_same_group_and_reason_on_several_services_is_one_posting_checked_as_one() -> None:
+    """CO-45 on each of three service lines is one write-off of the claim; the limit applies to the sum."""
+    services = (adj("CO", "45", "6.00"), adj("PR", "2", "5.00"), adj("CO", "45", "7.00"), adj("CO", "45", "7.00"))
+    result = apply_remittance(remittance(line("C1", paid="75.00", adjustments=services)), [claim()], rules(), LIMIT)
+    (app,) = result.applications
+    assert [(p.kind, p.amount, p.reason_code) for p in app.postings] == [
+        (PostingKind.APPLIED_PAYMENT, gbp("75.00"), ""),
+        (PostingKind.CONTRACTUAL_WRITE_OFF, gbp("20.00"), "CO-45"),
+        (PostingKind.PATIENT_RESPONSIBILITY, gbp("5.00"), "PR-2"),
+    ]
+    assert [p.needs_approval for p in app.postings] == [False, False, False]
+    over = apply_remittance(
+        remittance(line("C1", paid="75.00", adjustments=services)), [claim()], rules(), gbp("15.00")
+    )
+    (held,) = [p for p in over.applications[0].postings if p.needs_approval]
+    assert (held.amount, held.reason_code) == (gbp("20.00"), "CO-45")  # no single adjustment was above 15.00

@@ -17,7 +17,7 @@ from app.remittance.approvals import rerun_matching
 from app.remittance.ingest import import_remittance_file
 from app.settings import set_setting
 from tests.remittance_flow.conftest import World
-from tests.remittance_flow.helpers import Pay, file_835, paid_claim
+from tests.remittance_flow.helpers import Clm, Pay, Svc, file_835, paid_claim
 
 
 def _count(world: World, model: type) -> int:
@@ -214,3 +214,26 @@ def test_unmatched_line_becomes_task_with_ranked_candidates_then_rerun_applies(w
         )
     assert unapplied == 0
     _journals_balanced(world)
+
+
+def test_the_same_adjustment_on_every_service_line_is_one_posting_per_claim(world: World) -> None:
+    world.claim("CLM0000001", "200.00")
+    services = tuple(
+        Svc("99213", Decimal("100.00"), Decimal("80.00"), adjustments=(("CO", "45", D15), ("PR", "2", D5)))
+        for _ in range(2)
+    )
+    clm = Clm("CLM0000001", Decimal("200.00"), Decimal("160.00"), patient_resp=Decimal("10.00"), services=services)
+    import_remittance_file(world.ctx, world.manager, file_835(Pay("TRC1", (clm,))), "era.835")
+    postings = sorted((p.kind, p.amount_minor, p.reason_code) for p in world.postings())
+    assert postings == [
+        ("applied payment", 16000, ""),
+        ("contractual write-off", 3000, "CO-45"),
+        ("patient responsibility", 1000, "PR-2"),
+    ]
+    with world.ctx.db.read() as s:  # the line keeps every service's own adjustments
+        line = s.scalar(select(RemittanceLine))
+        assert line is not None and line.services_json.count('"CO"') == 2
+    assert world.get_claim("CLM0000001").status is ClaimStatus.PAID
+
+
+D15, D5 = Decimal("15.00"), Decimal("5.00")
