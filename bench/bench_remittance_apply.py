@@ -2,7 +2,8 @@
 
 Run by hand: ``python bench/bench_remittance_apply.py [--claims N] [--pyx12-claims M] [--runs R]``.
 Generates the file with tests/x12/make835.py (2 service lines per claim, each with a CO and a PR
-adjustment: 5 postings per claim; 1,000 claims per payment), bulk-inserts the matching claims
+adjustment: 3 postings per claim, as the same group and reason is
+one posting per claim; 1,000 claims per payment), bulk-inserts the matching claims
 (with encounters and invoices) into a fresh SQLite file, then times ``import_remittance_file``
 (archive, parse, store, match, post, journal, artefacts, audit) R times, each on a fresh
 database in a fresh Python process, and quotes the median with where the time went (parse /

@@ -30,7 +30,7 @@ from app.remittance.fastpath import Amounts, LineIn, stored_line
 from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
 from app.settings import get_setting
 from app.users import Permission, require
-from app.x12.remittance import payment_dict
+from app.x12.remittance import claim_json, payment_dict, payment_json
 
 _FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
 
@@ -124,6 +124,7 @@ def store_payment(
     session.flush()
     rows: list[tuple[Any, ...]] = []
     lines: list[LineIn] = []
+    claims: list[str] = []
     amounts = Amounts(cur)  # the decimal text of payment_dict: to_minor(amount) without a Decimal per amount
     for i, c in enumerate(doc["claims"]):
         day = read.service_dates[i] if read.service_dates else None
@@ -138,9 +139,13 @@ def store_payment(
             amounts(c["patient_responsibility"]),
         )
         adjustments, services = c["adjustments"], c["services"]
-        rows.append((rem.id, None, *fields, cur, _json_list(adjustments), _json_list(services), "", False))
+        adjustments_json, services_json = _json_list(adjustments), _json_list(services)
+        rows.append((rem.id, None, *fields, cur, adjustments_json, services_json, "", False))
         lines.append(stored_line(i, (None, *fields), adjustments, services, amounts))
-    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", json.dumps(doc).encode())
+        claims.append(claim_json(c, adjustments_json, services_json))
+    # the lines' JSON is not encoded twice: remittance.json is put together from it
+    text = payment_json(doc, claims)
+    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", text.encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
     record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
     return rem.id, Pending(rows, lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -109,6 +110,23 @@ def payment_dict(payment: RemittancePayment) -> dict[str, Any]:
             for p in payment.provider_adjustments
         ],
     }
+
+
+_CLAIM_SCALARS = ("claim_id", "payer_claim_id", "status_code", "charged", "paid", "patient_responsibility")
+
+
+def claim_json(claim: dict[str, Any], adjustments: str, services: str) -> str:
+    """``json.dumps(claim)`` for a claim of :func:`payment_dict` whose adjustments and services
+    are already encoded (a remittance line stores them; remittance.json then reuses them)."""
+    head = json.dumps({key: claim[key] for key in _CLAIM_SCALARS})
+    return f'{head[:-1]}, "adjustments": {adjustments}, "services": {services}}}'
+
+
+def payment_json(payment: dict[str, Any], claims: Iterable[str]) -> str:
+    """``json.dumps(payment)`` for a :func:`payment_dict` whose claims are already encoded by
+    :func:`claim_json`. Every string value is escaped, so the only bare ``"claims": []`` is the key."""
+    text = json.dumps({**payment, "claims": []})
+    return text.replace('"claims": []', f'"claims": [{", ".join(claims)}]', 1)
 
 
 def to_json_dict(payments: Iterable[RemittancePayment]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import ParseError
+from app.x12.remittance import claim_json, payment_dict, payment_json
 from app.x12.x835 import check_balance, parse_835, to_json_dict
 from tests.x12.make835 import Clm, Pay, Svc, build_835, bulk_claim
 from tests.x12.oracle import pyx12_segments, pyx12_validate
@@ -255,3 +256,28 @@ def test_bad_input_names_file_segment_and_reason(broken: str, position: str | No
     if position:
         assert caught.value.position == position
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_remittance_json_put_together_from_the_lines_equals_json_dumps(path: Path) -> None:
+    _json_assembled_equals_dumps(path.read_bytes(), path.name)
+
+
+def test_remittance_json_put_together_survives_awkward_text() -> None:
+    """Names holding quotes, the key text itself, and non-ASCII are escaped as json.dumps does."""
+    claims = (
+        Clm('CLM"1', Decimal("10.00"), Decimal("8.00"), payer_claim_id='"claims": []'),
+        Clm("CLMÉ2", Decimal("-5"), Decimal("0"), status="22", services=()),
+    )
+    data = build_835([Pay("TRC1", claims, payer='ACME "claims": [] \\ PLAN')])
+    _json_assembled_equals_dumps(data.encode(), "awkward.835")
+
+
+def _json_assembled_equals_dumps(data: bytes, name: str) -> None:
+    seen = 0
+    for payment in parse_835(data, name, strict=False):
+        doc = payment_dict(payment)
+        claims = [claim_json(c, json.dumps(c["adjustments"]), json.dumps(c["services"])) for c in doc["claims"]]
+        assert payment_json(doc, claims) == json.dumps(doc)
+        seen += 1
+    assert seen
