@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Claim, LedgerPosting, Patient, Payer
@@ -102,17 +102,17 @@ def load_candidates(session: Session, lines: Sequence[LineKeys], now: datetime) 
             Claim.status,
             Claim.encounter_id,
             Claim.currency,
-            Claim.adjudicated_at,
         )
         .join(Patient, Patient.id == Claim.patient_id)
         .join(Payer, Payer.id == Claim.payer_id)
+        .where(or_(Claim.adjudicated_at.is_(None), Claim.adjudicated_at >= since))  # not indexed: no detour
     )
 
     def candidates(column: Any, values: list[str]) -> Iterable[tuple[int, Any]]:
-        # open and recent claims are kept here, not in SQL: with the status in the WHERE clause
-        # SQLite walks the status index (every open claim) instead of looking up the numbers
+        # open claims are kept here, not in SQL: with the status in the WHERE clause SQLite
+        # walks the status index (every open claim) instead of looking up the numbers
         for r in session.execute(base.where(column.in_(values))):
-            if r[10] in OPEN_STATUSES and (r[13] is None or r[13] >= since):
+            if r[10] in OPEN_STATUSES:
                 yield r[0], r
 
     rows: dict[int, Any] = {}
@@ -141,7 +141,7 @@ def load_candidates(session: Session, lines: Sequence[LineKeys], now: datetime) 
         written.update({int(cid): int(amount or 0) for cid, amount in session.execute(q) if cid is not None})
     out: dict[str, ClaimRow] = {}
     for cid, r in rows.items():
-        number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur, _ = r[1:]
+        number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]
         out[number] = ClaimRow(
             cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), ClaimStatus(status), enc, cur
         )
