@@ -7,7 +7,10 @@ the database; the row is written in the caller's transaction so a failure leaves
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +19,10 @@ from app.audit import Actor, record
 from app.claims.artefacts import ArtefactStore, sha256_hex
 from app.clock import Clock
 from app.db.models import Artefact, ImportedFile
-from app.errors import DomainError
+from app.errors import DomainError, ParseError, ValidationFailed
+
+if TYPE_CHECKING:
+    from app.context import AppContext
 
 
 def keep_artefact(
@@ -127,3 +133,21 @@ def quarantine(
     session.flush()
     record(session, clock, actor, "file.quarantined", "imported_file", row.id, None, {"file": filename, "why": reason})
     return row
+
+
+@contextmanager
+def quarantined_on_failure(
+    ctx: AppContext, actor: Actor, *, kind: str, source: str, filename: str, data: bytes
+) -> Iterator[None]:
+    """Run an import; a file it cannot read (ParseError, ValidationFailed) is quarantined with
+    the reason in a fresh unit of work, after the import's own one rolled back, and the error
+    goes on to the caller."""
+    try:
+        yield
+    except (ParseError, ValidationFailed) as exc:
+        store = ArtefactStore(ctx.paths.archive)
+        with ctx.db.unit_of_work() as s:
+            quarantine(
+                s, ctx.clock, actor, store, kind=kind, source=source, filename=filename, data=data, reason=str(exc)
+            )
+        raise

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.archive import artefact_bytes, keep_artefact, quarantine, register_incoming
+from app.archive import artefact_bytes, keep_artefact, quarantined_on_failure, register_incoming
 from app.audit import Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
@@ -27,7 +27,7 @@ from app.db.models import Clinic, ImportedFile, Patient, Payment
 from app.db.models import Payout as PayoutRow
 from app.db.models import PayoutLine as PayoutLineRow
 from app.domain.status import PayoutStatus, TaskPriority
-from app.errors import NotFound, ParseError, ValidationFailed
+from app.errors import NotFound
 from app.imports.csv_mapping import ColumnMapping
 from app.payouts.formats import DEFAULT_TREATWELL_MAPPING
 from app.payouts.normalise import (
@@ -100,38 +100,25 @@ def import_settlement(
     require(actor, Permission.IMPORT_FILES)
     check_source(source)
     store = ArtefactStore(ctx.paths.archive)
-    try:
-        with ctx.db.unit_of_work() as s:
-            reg = register_incoming(
-                s, ctx.clock, actor, store, kind=FILE_KINDS[source], source=source, filename=filename, data=data
-            )
-            if reg.duplicate:
-                return ImportResult(reg.file.id, True, (), (), Changes.of(message=f"{filename} was imported before"))
-            keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, RAW_NAMES[source], data, replace=False)
-            used = mapping or (load_mapping(s, source) if source == "treatwell" else None)
-            if used is not None:
-                keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, MAPPING_NAME, used.to_json().encode())
-            payouts = normalise(source, data, filename, used)
-            ids, flags = _store_payouts(s, ctx.clock, actor, payouts, reg.file)
-            keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, PARQUET_NAME, parquet_bytes(s, payouts))
-            if flags:
-                reg.file.status, reg.file.message = "flagged", "; ".join(flags)[:2000]
-            message = f"{filename}: {len(ids)} payout(s) received" + (f", {len(flags)} flagged" if flags else "")
-            return ImportResult(reg.file.id, False, tuple(ids), tuple(flags), Changes.of("payouts", message=message))
-    except (ParseError, ValidationFailed) as exc:
-        with ctx.db.unit_of_work() as s:
-            quarantine(
-                s,
-                ctx.clock,
-                actor,
-                store,
-                kind=FILE_KINDS[source],
-                source=source,
-                filename=filename,
-                data=data,
-                reason=str(exc),
-            )
-        raise
+    kind = FILE_KINDS[source]
+    with (
+        quarantined_on_failure(ctx, actor, kind=kind, source=source, filename=filename, data=data),
+        ctx.db.unit_of_work() as s,
+    ):
+        reg = register_incoming(s, ctx.clock, actor, store, kind=kind, source=source, filename=filename, data=data)
+        if reg.duplicate:
+            return ImportResult(reg.file.id, True, (), (), Changes.of(message=f"{filename} was imported before"))
+        keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, RAW_NAMES[source], data, replace=False)
+        used = mapping or (load_mapping(s, source) if source == "treatwell" else None)
+        if used is not None:
+            keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, MAPPING_NAME, used.to_json().encode())
+        payouts = normalise(source, data, filename, used)
+        ids, flags = _store_payouts(s, ctx.clock, actor, payouts, reg.file)
+        keep_artefact(s, ctx.clock, store, "imported_file", reg.file.id, PARQUET_NAME, parquet_bytes(s, payouts))
+        if flags:
+            reg.file.status, reg.file.message = "flagged", "; ".join(flags)[:2000]
+        message = f"{filename}: {len(ids)} payout(s) received" + (f", {len(flags)} flagged" if flags else "")
+        return ImportResult(reg.file.id, False, tuple(ids), tuple(flags), Changes.of("payouts", message=message))
 
 
 def _store_payouts(

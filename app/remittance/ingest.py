@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.archive import keep_artefact, quarantine, register_incoming
+from app.archive import keep_artefact, quarantined_on_failure, register_incoming
 from app.audit import Actor, record
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.context import AppContext
 from app.db.models import ImportedFile, Payer, Remittance
 from app.domain.status import RemittanceStatus
-from app.errors import ParseError, ValidationFailed
+from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
 from app.money import to_minor
 from app.remittance.apply import ApplyOutcome, Pending, apply_stored, without_gc_pauses
@@ -198,27 +198,16 @@ def import_remittance_file(
     require(actor, Permission.IMPORT_FILES)
     kind = detect_kind(data)
     store = ArtefactStore(ctx.paths.archive)
-    try:
-        with ctx.db.unit_of_work() as s:
-            reg = register_incoming(
-                s, ctx.clock, actor, store, kind=kind.value, source=payer_code or "", filename=filename, data=data
-            )
-            if reg.duplicate and reg.file.status != "quarantined":
-                when = f"{reg.file.received_at:%d %b %Y %H:%M} UTC"
-                message = f"{filename} was already imported on {when} (as {reg.file.filename}); nothing was changed."
-                return ImportResult(filename, kind.value, True, (), (), (), message)
-            return process_file(s, ctx, actor, reg.file, data, payer_code=payer_code, mapping_name=mapping_name)
-    except (ParseError, ValidationFailed) as exc:
-        with ctx.db.unit_of_work() as s:
-            quarantine(
-                s,
-                ctx.clock,
-                actor,
-                store,
-                kind=kind.value,
-                source=payer_code or "",
-                filename=filename,
-                data=data,
-                reason=str(exc),
-            )
-        raise
+    source = payer_code or ""
+    with (
+        quarantined_on_failure(ctx, actor, kind=kind.value, source=source, filename=filename, data=data),
+        ctx.db.unit_of_work() as s,
+    ):
+        reg = register_incoming(
+            s, ctx.clock, actor, store, kind=kind.value, source=source, filename=filename, data=data
+        )
+        if reg.duplicate and reg.file.status != "quarantined":
+            when = f"{reg.file.received_at:%d %b %Y %H:%M} UTC"
+            message = f"{filename} was already imported on {when} (as {reg.file.filename}); nothing was changed."
+            return ImportResult(filename, kind.value, True, (), (), (), message)
+        return process_file(s, ctx, actor, reg.file, data, payer_code=payer_code, mapping_name=mapping_name)

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.archive import quarantine, register_incoming
+from app.archive import quarantined_on_failure, register_incoming
 from app.audit import Actor, record
 from app.claims.artefacts import ArtefactStore
 from app.context import AppContext
 from app.db.models import BankLine
-from app.errors import DuplicateImport, ParseError, ValidationFailed
+from app.errors import DuplicateImport, ValidationFailed
 from app.imports.bank_statement import BankStatement, read_bank_csv, read_ofx
 from app.imports.csv_mapping import ColumnMapping
 from app.settings import get_setting
@@ -77,14 +77,8 @@ def import_bank_file(
     """Import one statement file all-or-nothing, then match waiting card payouts to its deposits."""
     require(actor, Permission.IMPORT_FILES)
     store = ArtefactStore(ctx.paths.archive)
-    try:
+    with quarantined_on_failure(ctx, actor, kind=KIND, source="bank", filename=filename, data=data):
         statement = read_statement(ctx, filename, data, mapping)
-    except (ParseError, ValidationFailed) as exc:
-        with ctx.db.unit_of_work() as s:
-            quarantine(
-                s, ctx.clock, actor, store, kind=KIND, source="bank", filename=filename, data=data, reason=str(exc)
-            )
-        raise
     with ctx.db.unit_of_work() as s:
         registered = register_incoming(
             s, ctx.clock, actor, store, kind=KIND, source="bank", filename=filename, data=data
