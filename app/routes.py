@@ -44,26 +44,14 @@ def endpoint(ctx: AppContext, provider: str) -> str | None:
     return str(value) if value else None
 
 
-def _staff_webhook(ctx: AppContext) -> dict[str, Route]:
-    webhook = endpoint(ctx, "staff_webhook")
-    if not webhook:
-        return {}
-    from app.connectors.http import make_client, translate_errors
-
-    url = webhook
-
-    def send_webhook(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        with make_client("") as client, translate_errors("staff webhook"):
-            resp = client.post(url, json=dict(payload), headers={"Idempotency-Key": key})
-            resp.raise_for_status()
-            return {"status": resp.status_code, "body": resp.text[:200]}
-
-    return {"notify.webhook": Route(send_webhook, owner_role="admin")}
-
-
 def build_routes(ctx: AppContext) -> dict[str, Route]:
-    """Routes for every outbox kind whose provider is configured."""
-    routes = _staff_webhook(ctx)
+    """Routes for every outbox kind whose provider is configured: the shared notification routes
+    (app.notify_routes), then each runbook's own."""
+    from app.notify_routes import routes as notification_routes
+
+    with ctx.db.read() as s:
+        endpoints: Mapping[str, Any] = get_setting(s, "endpoints") or {}
+    routes = notification_routes(ctx, {k: str(v) for k, v in endpoints.items() if v})
     for module in _modules():
         make: Callable[[AppContext], dict[str, Route]] | None = getattr(module, "routes", None)
         if make is not None:

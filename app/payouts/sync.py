@@ -1,4 +1,4 @@
-"""Scheduled marketplace polls and the e-mail route for finance summaries.
+"""Scheduled marketplace polls (finance summaries go out by app.notify_routes).
 
 ``POLLS["classpass"]`` is the hourly catch-up for the webhook a desktop app cannot receive;
 ``POLLS["treatwell"]`` the daily settlement download. Each fetches what is new since its last
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from app.audit import SYSTEM
-from app.connectors.base import MarketplaceSource, Notification, RawSettlement
+from app.connectors.base import MarketplaceSource, RawSettlement
 from app.connectors.classpass import ClassPassSource
 from app.connectors.http import make_client
-from app.connectors.notify_email import SmtpEmailNotifier
 from app.connectors.treatwell import TreatwellSource
 from app.context import AppContext
 from app.errors import ConfigurationError
-from app.outbox import Route
 from app.payouts.calendar import check_missing_payouts
 from app.payouts.ledger_match import reconcile_received
 from app.payouts.service import import_settlement
@@ -88,37 +85,3 @@ def poll_treatwell(ctx: AppContext) -> str:
 
 
 POLLS: dict[str, Callable[[AppContext], str]] = {"classpass": poll_classpass, "treatwell": poll_treatwell}
-
-
-def email_notifier(ctx: AppContext, address: str) -> SmtpEmailNotifier:
-    """The SMTP server ``host:port`` (Settings → Providers ``smtp``) with Settings ``notify.email``
-    (``sender``, optional ``username``, ``starttls``) — the convention every runbook's e-mail route shares;
-    the password comes from the keyring (``smtp.password``)."""
-    host, _, port = address.rpartition(":")
-    with ctx.db.read() as s:
-        conf: Mapping[str, Any] = get_setting(s, "notify.email") or {}
-    sender = str(conf.get("sender") or "")
-    if not sender:
-        raise ConfigurationError("No sender address for e-mail: set it in Settings (notify.email).")
-    user = conf.get("username")
-    return SmtpEmailNotifier(
-        host or address,
-        int(port or 25),
-        sender,
-        username=str(user) if user else None,
-        password=_secret(ctx, "smtp.password") if user else None,
-        starttls=bool(conf.get("starttls", False)),
-    )
-
-
-def routes(ctx: AppContext) -> dict[str, Route]:
-    """``notify.email`` through the SMTP server set up in Settings → Providers (``smtp``)."""
-    address = endpoint(ctx, "smtp")
-    if address is None:
-        return {}
-
-    def send_email(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        notification = Notification(str(payload["to"]), str(payload.get("subject", "")), str(payload["body"]))
-        return {"message_id": email_notifier(ctx, address).send(notification, key)}
-
-    return {"notify.email": Route(send_email, owner_role="admin")}

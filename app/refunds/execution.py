@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 from app.audit import SYSTEM, Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock, SystemClock
-from app.connectors.base import Notification, PaymentProcessor
+from app.connectors.base import PaymentProcessor
 from app.connectors.http import make_client
-from app.connectors.notify_email import SmtpEmailNotifier
-from app.connectors.notify_sms import TwilioSmsNotifier
 from app.connectors.paypal_cards import PayPalCardProcessor
 from app.connectors.square_cards import SquareCardProcessor
 from app.connectors.stripe_cards import StripeCardProcessor
@@ -208,64 +206,6 @@ def _refund_route(ctx: AppContext) -> Route:
     return Route(send, on_sent, on_failed, owner_role="finance")
 
 
-# --------------------------------------------------------------------------- notifications
-
-
-def _notify_settings(ctx: AppContext, key: str) -> dict[str, Any]:
-    with ctx.db.read() as s:
-        value = get_setting(s, key)
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def _secret(ctx: AppContext, name: str) -> str | None:
-    return ctx.secrets.get(name) if ctx.secrets is not None else None
-
-
-def _note(payload: Mapping[str, Any]) -> Notification:
-    return Notification(str(payload["to"]), str(payload.get("subject", "")), str(payload["body"]))
-
-
-def _email_route(ctx: AppContext, address: str) -> Route:
-    host, _, port = address.rpartition(":")
-
-    def send(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        conf = _notify_settings(ctx, "notify.email")
-        sender = str(conf.get("sender") or "")
-        if not sender:
-            raise ConfigurationError("No sender address for e-mail: set it in Settings (notify.email).")
-        user = conf.get("username")
-        mailer = SmtpEmailNotifier(
-            host or address,
-            int(port or 25),
-            sender,
-            username=str(user) if user else None,
-            password=_secret(ctx, "smtp.password") if user else None,
-            starttls=bool(conf.get("starttls", False)),
-        )
-        return {"message_id": mailer.send(_note(payload), key)}
-
-    return Route(send, owner_role="admin")
-
-
-def _sms_route(ctx: AppContext, base: str) -> Route:
-    def send(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        conf = _notify_settings(ctx, "notify.sms")
-        sid, sender = str(conf.get("account_sid") or ""), str(conf.get("sender") or "")
-        if not sid or not sender or ctx.secrets is None:
-            raise ConfigurationError("SMS is not set up: set the account SID and sender in Settings (notify.sms).")
-        with make_client(base) as http:
-            sms = TwilioSmsNotifier(http, sid, ctx.secrets.require("sms.auth_token"), sender)
-            return {"sid": sms.send(_note(payload), key)}
-
-    return Route(send, owner_role="admin")
-
-
 def routes(ctx: AppContext) -> dict[str, Route]:
-    """``refund.execute`` always; ``notify.email`` / ``notify.sms`` when SMTP / SMS are set up."""
-    found = {KIND: _refund_route(ctx)}
-    smtp, sms = endpoint(ctx, "smtp"), endpoint(ctx, "sms")
-    if smtp:
-        found["notify.email"] = _email_route(ctx, smtp)
-    if sms:
-        found["notify.sms"] = _sms_route(ctx, sms)
-    return found
+    """``refund.execute`` (e-mail and SMS to the patient go by app.notify_routes)."""
+    return {KIND: _refund_route(ctx)}
