@@ -7,13 +7,13 @@ as a :class:`RawSettlement`; parsing happens later in :mod:`app.payouts.normalis
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 
 from app.clock import Clock, SystemClock, ensure_utc
 from app.connectors.base import RawSettlement
-from app.connectors.http import translate_errors
+from app.connectors.http import translate_errors, utc_iso
 from app.errors import PermanentError
 
 PROVIDER = "ClassPass"
@@ -46,7 +46,7 @@ class ClassPassSource:
     def _payout_ids(self, since: datetime) -> list[str]:
         ids: list[str] = []
         params: dict[str, str | int] = {
-            "since": since.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "since": utc_iso(since),
             "limit": self._page_size,
         }
         while True:

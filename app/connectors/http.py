@@ -42,3 +42,12 @@ def translate_errors(provider: str) -> Iterator[None]:
 def utc_from_iso(text: str) -> datetime:
     """An ISO-8601 timestamp from a provider API ("...Z" or with an offset) as aware UTC."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def utc_iso(value: datetime, *, whole_seconds: bool = False) -> str:
+    """An aware datetime as the ISO-8601 UTC text provider APIs take ("2026-11-23T09:30:00.5Z");
+    ``whole_seconds`` for APIs that refuse fractions. A naive datetime is refused."""
+    if value.tzinfo is None:
+        raise ValueError("aware datetimes only")
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ") if whole_seconds else utc.isoformat().replace("+00:00", "Z")

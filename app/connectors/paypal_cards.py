@@ -29,7 +29,7 @@ from app.connectors.base import (
     ProviderRefund,
     reuse_refund,
 )
-from app.connectors.http import make_client, translate_errors, utc_from_iso
+from app.connectors.http import make_client, translate_errors, utc_from_iso, utc_iso
 from app.errors import PermanentError
 from app.money import Money
 
@@ -48,12 +48,6 @@ Json = dict[str, Any]
 
 def _money(value: Json) -> Money:
     return Money.of(str(value["value"]), str(value["currency_code"]))
-
-
-def _pp_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("aware datetimes only")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _when = utc_from_iso
@@ -138,8 +132,8 @@ class PayPalCardProcessor:
                     "GET",
                     "/v1/reporting/transactions",
                     params={
-                        "start_date": _pp_time(start),
-                        "end_date": _pp_time(end),
+                        "start_date": utc_iso(start, whole_seconds=True),
+                        "end_date": utc_iso(end, whole_seconds=True),
                         "transaction_type": event_code,
                         "fields": "transaction_info",
                         "page_size": 100,

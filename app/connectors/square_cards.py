@@ -8,7 +8,7 @@ refund made before a crash without creating anything.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from app.connectors.base import (
     ProviderRefund,
     reuse_refund,
 )
-from app.connectors.http import make_client, translate_errors, utc_from_iso
+from app.connectors.http import make_client, translate_errors, utc_from_iso, utc_iso
 from app.errors import PermanentError
 from app.money import Money
 
@@ -39,12 +39,6 @@ _ENTRY_TYPES = {
 }
 
 Json = dict[str, Any]
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("aware datetimes only")
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 _when = utc_from_iso
@@ -102,7 +96,7 @@ class SquareCardProcessor:
 
     @staticmethod
     def _window(since: datetime, until: datetime) -> Json:
-        return {"begin_time": _iso(since), "end_time": _iso(until)}
+        return {"begin_time": utc_iso(since), "end_time": utc_iso(until)}
 
     # ------------------------------------------------------------------ reads
 
