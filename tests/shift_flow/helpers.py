@@ -7,6 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy.orm import Session
+
+from app.db.models import Payment
+from app.domain.status import PaymentStatus
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -21,6 +25,35 @@ def stripe_fee(amount: int) -> int:
 
 def square_fee(amount: int) -> int:
     return half_up(Decimal(amount) * Decimal("0.0175"))
+
+
+CARD_AND_CASH = (
+    ("pi_1", "stripe", "card_present", 4500, 88),
+    ("sq_1", "square", "card_present", 6000, 105),
+    ("cash-1", "cash", "cash", 3500, 0),
+)
+
+
+def add_takings(
+    s: Session, clinic_id: int, shift_id: int, taken: datetime, rows: tuple[tuple[str, str, str, int, int], ...]
+) -> None:
+    """Succeeded payments (ref, provider, method, gross, fee in pence) in one shift, all at ``taken``."""
+    for ref, provider, method, gross, fee in rows:
+        s.add(
+            Payment(
+                clinic_id=clinic_id,
+                shift_id=shift_id,
+                provider=provider,
+                provider_ref=ref,
+                method=method,
+                taken_at=taken,
+                gross_minor=gross,
+                fee_minor=fee,
+                net_minor=gross - fee,
+                currency="GBP",
+                status=PaymentStatus.SUCCEEDED,
+            )
+        )
 
 
 def at(day: date, hh: int, mm: int) -> datetime:

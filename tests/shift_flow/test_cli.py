@@ -11,12 +11,13 @@ import pytest
 from app.audit import SYSTEM
 from app.cli.main import main
 from app.context import AppContext
-from app.db.models import Clinic, Payment
-from app.domain.status import PaymentStatus, Role
+from app.db.models import Clinic
+from app.domain.status import Role
 from app.imports.csv_mapping import ColumnMapping
 from app.settings import set_setting
 from app.shifts.schedule import ShiftLocator
 from app.users import create_user
+from tests.shift_flow.helpers import CARD_AND_CASH, add_takings
 
 
 @pytest.fixture
@@ -30,24 +31,7 @@ def shift_db(ctx: AppContext, sqlite_url: str) -> tuple[str, int]:
         set_setting(s, ctx.clock, SYSTEM, "csv_mappings.bank", {"main": mapping.to_dict()})
         taken = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
         shift = ShiftLocator(s, ctx.clock, SYSTEM).locate(clinic, taken)
-        for ref, provider, method, gross, fee in (
-            ("pi_1", "stripe", "card_present", 4500, 88),
-            ("c1", "cash", "cash", 3500, 0),
-        ):
-            s.add(
-                Payment(
-                    clinic_id=clinic.id,
-                    shift_id=shift.id,
-                    provider=provider,
-                    provider_ref=ref,
-                    method=method,
-                    taken_at=taken,
-                    gross_minor=gross,
-                    fee_minor=fee,
-                    net_minor=gross - fee,
-                    status=PaymentStatus.SUCCEEDED,
-                )
-            )
+        add_takings(s, clinic.id, shift.id, taken, (CARD_AND_CASH[0], ("c1", "cash", "cash", 3500, 0)))
         shift_id = shift.id
     return sqlite_url, shift_id
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.audit import SYSTEM
 from app.db.models import AuditEvent, JournalEntry, JournalLine, Payment, Payout, Shift, ShiftAdjustment, Task
-from app.domain.status import PaymentStatus, PayoutStatus, ShiftStatus
+from app.domain.status import PayoutStatus, ShiftStatus
 from app.errors import ConflictError, DomainError, ValidationFailed
 from app.money import Money
 from app.paths import AppPaths
@@ -29,7 +29,7 @@ from app.shifts.service import add_adjustment, close_out, close_shift, record_ca
 from app.shifts.settlement import flag_settlement_delays
 from app.shifts.sync import poll
 from tests.shift_flow.conftest import SQUARE_DEVICE, Desk, SquareBox, open_desk
-from tests.shift_flow.helpers import LONDON, at, square_payment
+from tests.shift_flow.helpers import CARD_AND_CASH, LONDON, add_takings, at, square_payment
 from tests.shift_flow.stripe_process import StripeProcess
 
 
@@ -49,26 +49,7 @@ def _shift_with_takings(desk: Desk) -> int:
         assert clinic is not None
         taken = at(desk.clock.now().astimezone(LONDON).date(), 9, 0)
         shift = ShiftLocator(s, desk.clock, SYSTEM).locate(clinic, taken, SQUARE_DEVICE)
-        for ref, provider, method, gross, fee in (
-            ("pi_1", "stripe", "card_present", 4500, 88),
-            ("sq_1", "square", "card_present", 6000, 105),
-            ("cash-1", "cash", "cash", 3500, 0),
-        ):
-            s.add(
-                Payment(
-                    clinic_id=clinic.id,
-                    shift_id=shift.id,
-                    provider=provider,
-                    provider_ref=ref,
-                    method=method,
-                    taken_at=taken,
-                    gross_minor=gross,
-                    fee_minor=fee,
-                    net_minor=gross - fee,
-                    currency="GBP",
-                    status=PaymentStatus.SUCCEEDED,
-                )
-            )
+        add_takings(s, clinic.id, shift.id, taken, CARD_AND_CASH)
         return shift.id
 
 

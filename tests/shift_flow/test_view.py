@@ -10,10 +10,11 @@ from pytestqt.qtbot import QtBot
 
 from app.audit import SYSTEM
 from app.context import AppContext
-from app.db.models import Clinic, Payment
-from app.domain.status import PaymentStatus, Role, ShiftStatus
+from app.db.models import Clinic
+from app.domain.status import Role, ShiftStatus
 from app.shifts.schedule import ShiftLocator
 from app.users import create_user, sign_in
+from tests.shift_flow.helpers import CARD_AND_CASH, add_takings
 from ui.env import ViewEnv
 from ui.taskman import TaskManager
 from ui.views import shifts as shifts_view
@@ -30,25 +31,7 @@ def view(qtbot: QtBot, ctx: AppContext) -> tuple[shifts_view.ShiftsView, list[st
         create_user(s, ctx.clock, SYSTEM, "manager", "Mo Manager", Role.MANAGER, "2222")
         taken = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
         shift = ShiftLocator(s, ctx.clock, SYSTEM).locate(clinic, taken)
-        for ref, provider, method, gross, fee in (
-            ("pi_1", "stripe", "card_present", 4500, 88),
-            ("sq_1", "square", "card_present", 6000, 105),
-            ("cash-1", "cash", "cash", 3500, 0),
-        ):
-            s.add(
-                Payment(
-                    clinic_id=clinic.id,
-                    shift_id=shift.id,
-                    provider=provider,
-                    provider_ref=ref,
-                    method=method,
-                    taken_at=taken,
-                    gross_minor=gross,
-                    fee_minor=fee,
-                    net_minor=gross - fee,
-                    status=PaymentStatus.SUCCEEDED,
-                )
-            )
+        add_takings(s, clinic.id, shift.id, taken, CARD_AND_CASH)
     notes: list[str] = []
     errors: list[BaseException] = []
     actor = sign_in(ctx.db, ctx.clock, "manager", "2222")
