@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.clock import Clock, SystemClock
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
+from app.errors import ConfigurationError
 from app.paths import AppPaths, app_paths
 from app.secrets import SecretStore
 
@@ -47,6 +48,16 @@ class AppContext:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def secret(self, name: str) -> str:
+        """A credential from the keyring (or the encrypted file chosen in Settings); a missing store
+        or credential is a ConfigurationError that says where to add it."""
+        if self.secrets is None:
+            raise ConfigurationError(
+                f"No credential store is available on this computer, so {name!r} cannot be read: "
+                "set one up in Settings → Credentials."
+            )
+        return self.secrets.require(name)
 
     def query(self, fn: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a read service in a session of its own: callers (the UI) never hold a session."""

@@ -29,12 +29,6 @@ def _settings(ctx: AppContext, key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _secret(ctx: AppContext, name: str) -> str:
-    if ctx.secrets is None:
-        raise ConfigurationError(f"No keyring is available for {name!r}: add it in Settings → Credentials.")
-    return ctx.secrets.require(name)
-
-
 def notification(payload: Mapping[str, Any]) -> Notification:
     """The notification an outbox payload (``to``, ``subject``, ``body``) holds."""
     return Notification(str(payload["to"]), str(payload.get("subject", "")), str(payload["body"]))
@@ -53,7 +47,7 @@ def email_notifier(ctx: AppContext, address: str) -> SmtpEmailNotifier:
         int(port or 25),
         sender,
         username=str(user) if user else None,
-        password=_secret(ctx, "smtp.password") if user else None,
+        password=ctx.secret("smtp.password") if user else None,
         starttls=bool(conf.get("starttls", False)),
     )
 
@@ -75,10 +69,10 @@ def routes(ctx: AppContext, endpoints: Mapping[str, str]) -> dict[str, Route]:
         def send_sms(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
             conf = _settings(ctx, "notify.sms")
             sid, sender = str(conf.get("account_sid") or ""), str(conf.get("sender") or "")
-            if not sid or not sender or ctx.secrets is None:
+            if not sid or not sender:
                 raise ConfigurationError("SMS is not set up: set the account SID and sender in Settings (notify.sms).")
             with make_client(base) as http:
-                sent = TwilioSmsNotifier(http, sid, ctx.secrets.require("sms.auth_token"), sender)
+                sent = TwilioSmsNotifier(http, sid, ctx.secret("sms.auth_token"), sender)
                 return {"sid": sent.send(notification(payload), key)}
 
         found["notify.sms"] = Route(send_sms, owner_role="admin")

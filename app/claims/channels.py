@@ -109,9 +109,7 @@ def _setting(profile: PayerProfile, key: str) -> str:
 
 
 def _password(ctx: AppContext, profile: PayerProfile) -> str:
-    if ctx.secrets is None:
-        raise ConfigurationError("No credential store is open, so insurer passwords cannot be read.")
-    return ctx.secrets.require(f"insurer.{profile.code}.password")
+    return ctx.secret(f"insurer.{profile.code}.password")
 
 
 @contextmanager

@@ -28,12 +28,6 @@ from app.settings import get_setting, set_setting
 FIRST_LOOKBACK = timedelta(days=45)
 
 
-def _secret(ctx: AppContext, name: str) -> str:
-    if ctx.secrets is None:
-        raise ConfigurationError(f"No keyring is available for {name!r}: add it in Settings → Credentials.")
-    return ctx.secrets.require(name)
-
-
 def _account(ctx: AppContext, source: str, key: str) -> str:
     with ctx.db.read() as s:
         accounts: Mapping[str, Mapping[str, str]] = get_setting(s, "payouts.accounts") or {}
@@ -70,7 +64,7 @@ def poll_classpass(ctx: AppContext) -> str:
         raise ConfigurationError("ClassPass is not set up: add its address in Settings → Providers.")
     partner = _account(ctx, "classpass", "partner_id")
     with make_client(url) as client:
-        source = ClassPassSource(client, partner, _secret(ctx, "classpass.api_key"), clock=ctx.clock)
+        source = ClassPassSource(client, partner, ctx.secret("classpass.api_key"), clock=ctx.clock)
         return sync_source(ctx, source)
 
 
@@ -80,7 +74,7 @@ def poll_treatwell(ctx: AppContext) -> str:
         raise ConfigurationError("Treatwell is not set up: add its address in Settings → Providers.")
     user = _account(ctx, "treatwell", "username")
     with make_client(url) as client:
-        source = TreatwellSource(client, user, _secret(ctx, "treatwell.password"), clock=ctx.clock)
+        source = TreatwellSource(client, user, ctx.secret("treatwell.password"), clock=ctx.clock)
         return sync_source(ctx, source)
 
 
