@@ -19,19 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.claims.demo_data import X12_PROFILE
 from app.claims.pack import PackInput, PackLine, build_pack, professional_claim
 from app.domain.status import InsurerChannelKind
 from app.x12.x837p import write_837p
 from tests.x12.oracle import pyx12_validate
 
-X12_PROFILE = {
-    "sender_id": "CAMDENCLINIC",
-    "receiver_id": "DEMOCLEARING",
-    "receiver_name": "Demo Clearinghouse",
-    "contact_name": "Billing Desk",
-    "contact_phone": "02071234567",
-    "billing_address": {"line1": "100 Main St", "city": "New York", "state": "NY", "postal_code": "100011234"},
-}
 WHEN = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 BASE = PackInput(
     number="CLM-000000",

@@ -30,6 +30,15 @@ def insurer_code(payer: str, clinic_code: str, cpt: str) -> str:
     return cpt if payer == "aetna" else _PREFIX[payer] + clinic_code
 
 
+# the demo clinic's X12 envelope and billing provider at the demo clearinghouse (also used by tests and benches)
+X12_PROFILE = {
+    "sender_id": "CAMDENCLINIC",
+    "receiver_id": "DEMOCLEARING",
+    "receiver_name": "Demo Clearinghouse",
+    "contact_name": "Billing Desk",
+    "contact_phone": "02071234567",
+    "billing_address": {"line1": "100 Main St", "city": "New York", "state": "NY", "postal_code": "100011234"},
+}
 PROFILES = {
     "bupa": {"username": "camden-clinic", "host_fingerprint": "", "timeout_seconds": 20},
     "axa": {"username": "camden-clinic", "timeout_seconds": 20},
@@ -37,15 +46,7 @@ PROFILES = {
         "username": "camden-clinic",
         "host_fingerprint": "",
         "timeout_seconds": 20,
-        "x12": {
-            "sender_id": "CAMDENCLINIC",
-            "receiver_id": "DEMOCLEARING",
-            "receiver_name": "Demo Clearinghouse",
-            "contact_name": "Billing Desk",
-            "contact_phone": "02071234567",
-            "billing_address": {"line1": "100 Main St", "city": "New York", "state": "NY", "postal_code": "100011234"},
-            "place_of_service": "11",
-        },
+        "x12": {**X12_PROFILE, "place_of_service": "11"},
     },
 }
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import SYSTEM, Actor
 from app.claims import dispatch, mapping_store
+from app.claims.demo_data import X12_PROFILE
 from app.claims.service import create_claim
 from app.clock import FixedClock
 from app.context import AppContext
@@ -39,14 +40,6 @@ INSURER_CODE = {
     "axa": {"PHY01": "AX-PHY01", "PHY02": "AX-PHY02", "ACU01": "AX-ACU01"},
     "aetna": {"PHY01": "97161", "PHY02": "97110", "ACU01": "97810"},
     "vitality": {"PHY01": "VPHY01", "PHY02": "VPHY02", "ACU01": "VACU01"},
-}
-X12_PROFILE = {
-    "sender_id": "CAMDENCLINIC",
-    "receiver_id": "DEMOCLEARING",
-    "receiver_name": "Demo Clearinghouse",
-    "contact_name": "Billing Desk",
-    "contact_phone": "02071234567",
-    "billing_address": {"line1": "100 Main St", "city": "New York", "state": "NY", "postal_code": "100011234"},
 }
 
 

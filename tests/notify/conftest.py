@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -70,8 +71,9 @@ class SmtpServer:
     mailbox: MailBox
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """A loopback SMTP server that takes AUTH LOGIN/PLAIN (SMTP_USER/SMTP_PASSWORD) and keeps what it gets."""
     mailbox = MailBox()
     controller = Controller(
         mailbox,
@@ -85,6 +87,12 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer("127.0.0.1", controller.port, mailbox)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture

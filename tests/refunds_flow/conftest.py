@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.audit import SYSTEM, Actor
 from app.context import AppContext
@@ -27,7 +26,7 @@ from sandboxes.paypal import start_paypal
 from sandboxes.sms import TwilioSandbox
 from sandboxes.square import start_square
 from tests.cards.conftest import PAYPAL_CLIENT, PAYPAL_SECRET, SQUARE_TOKEN, Sandbox
-from tests.notify.conftest import SMTP_PASSWORD, SMTP_USER, MailBox, SmtpServer, _authenticate, free_port
+from tests.notify.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, running_smtp
 from tests.support.memory_keyring import MemoryKeyring
 
 STRIPE_KEY = "sk_test_refunds"
@@ -86,15 +85,8 @@ def paypal_sb() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    mailbox = MailBox()
-    controller = Controller(
-        mailbox, hostname="127.0.0.1", port=free_port(), authenticator=_authenticate, auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", controller.port, mailbox)
-    finally:
-        controller.stop()
+    with running_smtp() as server:
+        yield server
 
 
 @pytest.fixture
