@@ -14,14 +14,13 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from app.archive import keep_artefact
 from app.audit import Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
@@ -29,7 +28,7 @@ from app.db.models import Claim, Invoice, LedgerPosting, Payer, Remittance, Remi
 from app.domain.status import ClaimStatus, RemittanceStatus, TaskPriority, advance, can_move
 from app.errors import NotFound
 from app.ledger.chart import AccountMap, AccountRole
-from app.ledger.postings import Outcome, UnmatchedLine
+from app.ledger.postings import Outcome, PostingKind, UnmatchedLine
 from app.ledger.remittance import ProviderAdjustment
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
@@ -37,6 +36,7 @@ from app.remittance.bulk import insert_tuples, update_tuples
 from app.remittance.fastpath import Applied, Entry, FastMatcher, LineIn, Unapplied, entry, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
+from app.remittance.postings import routine_split
 from app.remittance.results import Results
 from app.tasks import open_task
 
@@ -68,6 +68,21 @@ INSERT_COLUMNS = (
     "match_rule",
     "applied",
 )
+# what applying a line gave (app.remittance.postings derives its routine postings from these)
+RECORD_COLUMNS = (
+    "match_rule",
+    "applied",
+    "outcome",
+    "rule",
+    "score",
+    "explanation",
+    "posting_prefix",
+    "cash_minor",
+    "written_off_minor",
+    "applied_at",
+)
+_UNMATCHED = "unmatched"
+_APPLIED = PostingKind.APPLIED_PAYMENT
 
 
 class Pending(NamedTuple):
@@ -126,6 +141,8 @@ _POSTING_COLUMNS = (
     "status",
     "decided_by_id",
     "created_at",
+    "needs_approval",
+    "needs_review",
 )
 
 
@@ -195,8 +212,12 @@ class _Writer:
     clock: Clock
     rem: Remittance
     claims: dict[str, ClaimRow]
+    ledger: str  # the ledger id postings are keyed under ("REM5", "REM5-rerun3")
+    records: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # per line position: RECORD_COLUMNS
 
-    def postings(self, postings: Sequence[Entry]) -> int:
+    def postings(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> int:
+        """Store the postings a person may need to see (see app.remittance.postings); the routine
+        ones of applied lines are kept on the lines (``self.records``). Returns how many are held."""
         keys = set(
             self.session.scalars(
                 select(LedgerPosting.posting_key).where(
@@ -206,7 +227,7 @@ class _Writer:
         )
         now, rid, cur, held = self.clock.now(), self.rem.id, self.rem.currency, 0
         rows = []
-        for p in postings:
+        for p in self._stored(done, provider):
             if p.posting_id in keys:
                 continue
             claim = self.claims.get(p.claim_id or "")
@@ -226,10 +247,35 @@ class _Writer:
                     "held" if p.held else "posted",
                     None,
                     now,
+                    p.needs_approval,
+                    p.needs_review,
                 )
             )
         insert_tuples(self.session, _table(LedgerPosting), _POSTING_COLUMNS, rows)
         return held
+
+    def _stored(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> Iterator[Entry]:
+        """The postings to store as rows, in posting order; fills ``self.records`` per line."""
+        now, ledger = self.clock.now(), self.ledger
+        for r in done:
+            prefix = f"{ledger}:{r.line.position}"
+            if isinstance(r, Applied):
+                rows, written_off = routine_split(r.postings, prefix)
+                cash = next((p.amount for p in r.postings if p.posting_id == f"{prefix}:1" and p.kind is _APPLIED), 0)
+                why = "; ".join(r.explanation)
+                match_rule = f"{r.rule} ({r.score}): {why}"[:200]
+                claim_id = self.claims[r.claim_id].id
+                outcome, rule = str(r.outcome), str(r.rule)
+                rec = (claim_id, match_rule, True, outcome, rule, r.score, why, prefix, cash, written_off, now)
+                self.records[r.line.position] = rec
+                yield from rows
+            else:
+                ranked = ", ".join(f"{c.claim_id} ({c.score}, {c.rule.value})" for c in r.detail.candidates)
+                why = r.detail.reason + (f"; candidates: {ranked}" if ranked else "")
+                match_rule = f"unmatched: {r.detail.reason}"[:200]
+                self.records[r.line.position] = (None, match_rule, False, _UNMATCHED, "", 0, why, prefix, 0, 0, None)
+                yield from r.postings
+        yield from provider
 
     def claims_and_invoices(self, applied: Sequence[Applied]) -> list[dict[str, Any]]:
         per_claim: dict[str, list[Applied]] = {}
@@ -265,28 +311,26 @@ class _Writer:
         update_tuples(self.session, _table(Invoice), ("patient_due_minor",), updates)
         return changes
 
-    def insert_lines(self, pending: Pending, done: Sequence[Applied | Unapplied] | None) -> None:
-        """Insert a new remittance's lines; ``done``: what applying each one gave (None: not applied)."""
-        rows = pending.rows
-        if done is not None:
-            rows = []
-            for row, result in zip(pending.rows, done, strict=True):
-                if isinstance(result, Applied):
-                    why = f"{result.rule} ({result.score}): {'; '.join(result.explanation)}"
-                    rows.append((*row[:1], self.claims[result.claim_id].id, *row[2:13], why[:200], True))
-                else:
-                    rows.append((*row[:13], f"unmatched: {result.detail.reason}"[:200], False))
-        insert_tuples(self.session, _table(RemittanceLine), INSERT_COLUMNS, rows)
+    def insert_lines(self, pending: Pending, applied: bool) -> None:
+        """Insert a new remittance's lines; ``applied``: with what applying each one gave
+        (``self.records``, filled by :meth:`postings`), else as received."""
+        if not applied:
+            empty = ("", "", 0, "", "", 0, 0, None)
+            rows = [(*row, *empty) for row in pending.rows]
+        else:
+            records = self.records
+            rows = [(*row[:1], records[n][0], *row[2:13], *records[n][1:]) for n, row in enumerate(pending.rows)]
+        insert_tuples(self.session, _table(RemittanceLine), (*INSERT_COLUMNS[:13], *RECORD_COLUMNS), rows)
 
-    def lines(self, applied: Sequence[Applied], unmatched: Sequence[Unapplied]) -> None:
-        done = []
-        for app in applied:
-            why = f"{app.rule} ({app.score}): {'; '.join(app.explanation)}"
-            done.append((self.claims[app.claim_id].id, why[:200], True, app.line.row_id))
-        table = _table(RemittanceLine)
-        update_tuples(self.session, table, ("claim_id", "match_rule", "applied"), done)
-        rows = [(None, f"unmatched: {un.detail.reason}"[:200], un.line.row_id) for un in unmatched]
-        update_tuples(self.session, table, ("claim_id", "match_rule"), rows)
+    def lines(self, todo: Sequence[LineIn], only_applied: bool) -> None:
+        """Record on stored lines what applying them gave (``only_applied``: a re-run, whose
+        still-unmatched lines keep their first record)."""
+        rows = []
+        for line in todo:
+            rec = self.records.get(line.position)
+            if rec is not None and (rec[2] or not only_applied):
+                rows.append((*rec, line.row_id))
+        update_tuples(self.session, _table(RemittanceLine), ("claim_id", *RECORD_COLUMNS), rows)
 
 
 def _unmatched_task(session: Session, clock: Clock, actor: Actor, rem: Remittance, un: UnmatchedLine) -> None:
@@ -401,7 +445,7 @@ def _apply_stored(
     problem = _balance_problem(rem, paid) if first else ""
     if problem and not accept_unbalanced:
         if pending is not None:
-            _Writer(session, clock, rem, {}).insert_lines(pending, None)
+            _Writer(session, clock, rem, {}, "").insert_lines(pending, applied=False)
         if rem.status is RemittanceStatus.FLAGGED:
             return ApplyOutcome(rem.id, rem.status, 0, 0, 0, (), problem)
         return _flag(session, clock, actor, rem, problem)
@@ -436,14 +480,13 @@ def _apply_stored(
         unmatched = []  # still-unmatched lines keep their first postings and tasks
     provider = tuple(entry(p) for p in matcher.provider_postings(_plbs(rem))) if first else ()
     result = Results.of(rid, payer, paid_on, rem.currency, tuple(done if first else applied), provider)
-    writer = _Writer(session, clock, rem, claims)
-    postings = result.postings
-    held = writer.postings(postings)
+    writer = _Writer(session, clock, rem, claims, rid)
+    held = writer.postings(result.lines, result.provider)
     changes = writer.claims_and_invoices(applied)
     if pending is not None:
-        writer.insert_lines(pending, done)
+        writer.insert_lines(pending, applied=True)
     else:
-        writer.lines(applied, unmatched)
+        writer.lines(todo, only_applied=not first)
     for un in unmatched:
         _unmatched_task(session, clock, actor, rem, un.detail)
     if held:
@@ -457,9 +500,6 @@ def _apply_stored(
     target = RemittanceStatus.PARTLY_APPLIED if remaining else RemittanceStatus.APPLIED
     if target is not rem.status or target is RemittanceStatus.PARTLY_APPLIED:
         rem.status = advance("Remittance", rem.status, target)
-    name = "cash-application.csv" if first else f"cash-application-{rid}.csv"
-    if postings or applied or unmatched:
-        keep_artefact(session, clock, store, "remittance", rem.id, name, result.cash_application_csv())
     summary = {"lines_applied": len(applied), "unmatched": remaining, "held": held, "journals": list(posted)}
     reason = "accepted although unbalanced: " + problem if problem else ""
     record(

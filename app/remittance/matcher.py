@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Claim, LedgerPosting, Patient, Payer
+from app.db.models import RemittanceLine as StoredLine
 from app.domain.status import ClaimStatus
 from app.ledger.cash_application import apply_remittance
 from app.ledger.postings import LineApplication, Posting, PostingKind, UnmatchedLine
@@ -138,7 +139,19 @@ def load_candidates(session: Session, lines: Sequence[LineKeys], now: datetime) 
             .where(LedgerPosting.status.in_(["posted", "approved"]))
             .group_by(LedgerPosting.claim_id)
         )
-        written.update({int(cid): int(amount or 0) for cid, amount in session.execute(q) if cid is not None})
+        for cid, amount in session.execute(q):
+            if cid is not None:
+                written[int(cid)] = written.get(int(cid), 0) + int(amount or 0)
+        # routine write-offs are kept on the lines that made them (app.remittance.postings)
+        q = (
+            select(StoredLine.claim_id, func.sum(StoredLine.written_off_minor))
+            .where(StoredLine.claim_id.in_(ids[start : start + CHUNK]))
+            .where(StoredLine.applied.is_(True), StoredLine.written_off_minor != 0)
+            .group_by(StoredLine.claim_id)
+        )
+        for cid, amount in session.execute(q):
+            if cid is not None:
+                written[int(cid)] = written.get(int(cid), 0) + int(amount or 0)
     out: dict[str, ClaimRow] = {}
     for cid, r in rows.items():
         number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]

@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from app.audit import SYSTEM, Actor
 from app.context import AppContext
-from app.db.models import Claim, Clinic, Encounter, Invoice, LedgerPosting, Patient, Payer, Practitioner
+from app.db.models import Claim, Clinic, Encounter, Invoice, LedgerPosting, Patient, Payer, Practitioner, Remittance
 from app.domain.status import ClaimStatus, InsurerChannelKind, PayerKind, Role
+from app.remittance.postings import remittance_postings
 from app.users import create_user
 
 
@@ -93,9 +96,16 @@ class World:
         with self.ctx.db.read() as s:
             return int(s.scalar(select(Invoice.patient_due_minor).where(Invoice.number == f"INV-{number}")) or 0)
 
-    def postings(self) -> list[LedgerPosting]:
+    def postings(self) -> list[Any]:
+        """Every posting: the ledger_posting rows, then the routine postings derived from the lines
+        of each remittance (app.remittance.postings; these have ``id`` None)."""
         with self.ctx.db.read() as s:
-            return list(s.scalars(select(LedgerPosting).order_by(LedgerPosting.id)))
+            rows: list[Any] = list(s.scalars(select(LedgerPosting).order_by(LedgerPosting.id)))
+            keys = {p.posting_key for p in rows}
+            for rid in s.scalars(select(Remittance.id).order_by(Remittance.id)):
+                derived = [p for p in remittance_postings(s, rid) if p.posting_key not in keys]
+                rows += [SimpleNamespace(id=None, **p._asdict()) for p in derived]
+            return rows
 
 
 @pytest.fixture

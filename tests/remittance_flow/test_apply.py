@@ -14,6 +14,7 @@ from app.db.models import AuditEvent, ImportedFile, JournalEntry, JournalLine, R
 from app.domain.status import ClaimStatus, RemittanceStatus
 from app.errors import ParseError
 from app.remittance.approvals import rerun_matching
+from app.remittance.cash_csv import cash_application_csv
 from app.remittance.ingest import import_remittance_file
 from app.settings import set_setting
 from tests.remittance_flow.conftest import World
@@ -56,7 +57,7 @@ def test_full_payment_pays_claim_and_raises_copay(world: World) -> None:
         assert rem is not None and rem.status is RemittanceStatus.APPLIED and rem.total_paid_minor == 8000
         store = ArtefactStore(world.ctx.paths.archive)
         doc = artefact_bytes(s, store, "remittance", rem.id, "remittance.json")
-        csv = artefact_bytes(s, store, "remittance", rem.id, "cash-application.csv")
+        csv = cash_application_csv(s, rem.id)
     assert doc is not None and b'"trace_number": "TRC1"' in doc
     assert csv is not None and b"CLM0000001" in csv and b"contractual write-off" in csv
     assert _count(world, JournalEntry) == 1

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.models.base import Base, currency_column, money_column
+from app.db.models.base import BIGINT, Base, currency_column, money_column
 from app.db.types import EnumText
 from app.domain.status import ClaimStatus, RemittanceStatus, SettlementStatus
 
@@ -96,6 +96,17 @@ class RemittanceLine(Base):
     patient_ref: Mapped[str] = mapped_column(String(40), default="")
     match_rule: Mapped[str] = mapped_column(String(200), default="")
     applied: Mapped[bool] = mapped_column(default=False)
+    # What applying the line did; cash-application.csv is rebuilt from these and the postings.
+    # The line's routine postings (its cash applied, and adjustments that need nobody's approval)
+    # are not stored as ledger_posting rows: app.remittance.postings derives them from the line.
+    outcome: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    rule: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    explanation: Mapped[str] = mapped_column(Text, default="", server_default="")
+    posting_prefix: Mapped[str] = mapped_column(String(60), default="", server_default="")  # "REM5:12"
+    cash_minor: Mapped[int] = mapped_column(BIGINT, default=0, server_default="0")
+    written_off_minor: Mapped[int] = mapped_column(BIGINT, default=0, server_default="0")
+    applied_at: Mapped[datetime | None]
 
 
 class SettlementRun(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models.base import Base, currency_column, money_column
@@ -80,6 +80,8 @@ class LedgerPosting(Base):
     status: Mapped[str] = mapped_column(String(20), default="posted")  # posted, held, approved, rejected
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime]
+    needs_approval: Mapped[bool] = mapped_column(default=False, server_default=false())  # above a write-off limit
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())  # a person should look
 
 
 class ShiftAdjustment(Base):
