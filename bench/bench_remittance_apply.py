@@ -177,7 +177,7 @@ class Phases:
         return fast
 
     def __enter__(self) -> Phases:
-        self._patch(ingest_module, "read_payments", self._timed_stream)
+        self._patch(ingest_module, "prepared_payments", self._timed_stream)
         self._patch(ingest_module, "store_payment", self._timed("store"))
         self._patch(ingest_module, "apply_stored", self._timed("apply"))
         for name in ("_read_lines", "line_in", "load_candidates"):

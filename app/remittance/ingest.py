@@ -26,11 +26,10 @@ from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
 from app.money import to_minor
 from app.remittance.apply import ApplyOutcome, Pending, apply_stored, without_gc_pauses
-from app.remittance.fastpath import Amounts, LineIn, stored_line
-from app.remittance.sources import FileKind, ReadPayment, detect_kind, read_payments
+from app.remittance.sources import FileKind, detect_kind, prepared_payments
 from app.settings import get_setting
 from app.users import Permission, require
-from app.x12.remittance import claim_json, payment_dict, payment_json
+from app.x12.lane835 import LanePayment
 
 _FORMAT = {FileKind.X12_835: "x12_835", FileKind.INSURER_XML: "insurer_xml", FileKind.CSV: "csv"}
 
@@ -79,11 +78,6 @@ def _m(value: Any, currency: str) -> int:
     return to_minor(value, currency)
 
 
-def _json_list(items: list[Any]) -> str:
-    """``json.dumps(items)``; most claims have no claim-level adjustments, so skip the encoder for those."""
-    return json.dumps(items) if items else "[]"
-
-
 def store_payment(
     session: Session,
     clock: Clock,
@@ -91,19 +85,17 @@ def store_payment(
     store: ArtefactStore,
     file: ImportedFile,
     kind: FileKind,
-    read: ReadPayment,
+    p: LanePayment,
+    cur: str,
     payer: tuple[int, str] | None,
 ) -> tuple[int, Pending] | None:
     """One Remittance with remittance.json, and its lines ready to insert (apply_stored inserts
-    them once, already matched, instead of inserting, reading back and updating them); None when
-    this payment is already stored."""
-    p, cur = read.payment, read.currency
+    them once, already matched); None when this payment is already stored."""
     payer_id = payer[0] if payer else None
     same = select(Remittance.id, Remittance.filename).where(Remittance.trace_number == p.trace_number[:60])
     same = same.where(Remittance.payer_id == payer_id if payer_id else Remittance.payer_id.is_(None))
     if session.execute(same).first() is not None:
         return None
-    doc = payment_dict(p)
     rem = Remittance(
         payer_id=payer_id,
         source_format=_FORMAT[kind],
@@ -116,39 +108,21 @@ def store_payment(
         currency=cur,
         payer_name=p.payer[:120],
         method=p.method[:10],
-        provider_adjustments_json=json.dumps(doc["provider_adjustments"]),
+        provider_adjustments_json=json.dumps(p.provider_adjustments),
         imported_file_id=file.id,
         received_at=clock.now(),
     )
     session.add(rem)
     session.flush()
-    rows: list[tuple[Any, ...]] = []
-    lines: list[LineIn] = []
-    claims: list[str] = []
-    amounts = Amounts(cur)  # the decimal text of payment_dict: to_minor(amount) without a Decimal per amount
-    for i, c in enumerate(doc["claims"]):
-        day = read.service_dates[i] if read.service_dates else None
-        fields = (
-            c["claim_id"][:40],
-            c["payer_claim_id"][:60],
-            (read.patient_refs[i] if read.patient_refs else "")[:40],
-            day,
-            c["status_code"][:4],
-            amounts(c["charged"]),
-            amounts(c["paid"]),
-            amounts(c["patient_responsibility"]),
-        )
-        adjustments, services = c["adjustments"], c["services"]
-        adjustments_json, services_json = _json_list(adjustments), _json_list(services)
-        rows.append((rem.id, None, *fields, cur, adjustments_json, services_json, "", False))
-        lines.append(stored_line(i, (None, *fields), adjustments, services, amounts))
-        claims.append(claim_json(c, adjustments_json, services_json))
-    # the lines' JSON is not encoded twice: remittance.json is put together from it
-    text = payment_json(doc, claims)
-    keep_artefact(session, clock, store, "remittance", rem.id, "remittance.json", text.encode())
+    rid = rem.id
+    rows = [
+        (rid, None, *fields, cur, adjustments, services, "", False)
+        for fields, adjustments, services in zip(p.fields, p.adjustments_json, p.services_json, strict=True)
+    ]
+    keep_artefact(session, clock, store, "remittance", rid, "remittance.json", p.text().encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}
-    record(session, clock, actor, "remittance.receive", "remittance", rem.id, None, after)
-    return rem.id, Pending(rows, lines)
+    record(session, clock, actor, "remittance.receive", "remittance", rid, None, after)
+    return rid, Pending(rows, p.lines)
 
 
 def process_file(
@@ -169,10 +143,10 @@ def process_file(
     currency = str(get_setting(s, "clinic.currency") or "GBP")
     ids, outcomes, skipped = [], [], []
     with without_gc_pauses():
-        for read in read_payments(kind, data, file.filename, currency=currency, mapping=mapping):
-            stored = store_payment(s, ctx.clock, actor, store, file, kind, read, payers.find(read.payment.payer))
+        for payment, cur in prepared_payments(kind, data, file.filename, currency=currency, mapping=mapping):
+            stored = store_payment(s, ctx.clock, actor, store, file, kind, payment, cur, payers.find(payment.payer))
             if stored is None:
-                skipped.append(read.payment.trace_number)
+                skipped.append(payment.trace_number)
                 continue
             rid, pending = stored
             ids.append(rid)

@@ -17,6 +17,7 @@ from app.claims.xml_payload import parse_remittance_xml
 from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping, FieldKind, FieldSpec, ImportSchema, read_mapped_csv
 from app.money import Money
+from app.x12.lane835 import LanePayment, from_reference, read_835_lane
 from app.x12.remittance import Adjustment, ClaimPayment, RemittancePayment
 from app.x12.x835 import parse_835
 
@@ -164,3 +165,16 @@ def read_payments(
             ["choose the insurer (--payer) or the mapping (--mapping) saved in Settings"],
         )
     return _from_csv(data, filename, mapping)
+
+
+def prepared_payments(
+    kind: FileKind, data: bytes, filename: str, *, currency: str, mapping: ColumnMapping | None = None
+) -> Iterator[tuple[LanePayment, str]]:
+    """Payments of the file in file order as import stores them, each with its currency: an 835
+    through the single-pass lane (app.x12.lane835), the other kinds through :func:`read_payments`."""
+    if kind is FileKind.X12_835:
+        for payment in read_835_lane(data, filename, currency):
+            yield payment, currency
+        return
+    for read in read_payments(kind, data, filename, currency=currency, mapping=mapping):
+        yield from_reference(read.payment, read.currency, read.patient_refs, read.service_dates), read.currency

@@ -18,7 +18,7 @@ The file is read in windows of about 1 MB, so memory stays flat whatever its siz
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -112,8 +112,15 @@ def json_list(items: list[Any]) -> str:
     return json.dumps(items) if items else "[]"
 
 
-def from_reference(payment: RemittancePayment, currency: str) -> LanePayment:
-    """The reference chain of ``ingest.store_payment`` for one parsed payment (also the test oracle)."""
+def from_reference(
+    payment: RemittancePayment,
+    currency: str,
+    patient_refs: Sequence[str] = (),
+    service_dates: Sequence[date | None] | None = None,
+) -> LanePayment:
+    """One parsed payment of any source as remittance import stores it (also the lane's test
+    oracle). ``patient_refs`` and ``service_dates``: per claim, what an insurer XML or CSV file
+    gives (an 835's service date is its claim's first service line date: ``service_dates`` None)."""
     doc = payment_dict(payment)
     amounts = Amounts(currency)
     out = LanePayment(
@@ -135,8 +142,8 @@ def from_reference(payment: RemittancePayment, currency: str) -> LanePayment:
         fields: ClaimFields = (
             c["claim_id"][:40],
             c["payer_claim_id"][:60],
-            "",
-            first_service_date(claim),
+            (patient_refs[i] if patient_refs else "")[:40],
+            first_service_date(claim) if service_dates is None else (service_dates[i] if service_dates else None),
             c["status_code"][:4],
             amounts(c["charged"]),
             amounts(c["paid"]),
