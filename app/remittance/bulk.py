@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.orm import Session
 
 CHUNK = 5000
@@ -100,3 +100,39 @@ def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]])
     if rows:
         columns = [k for k in rows[0] if k != "id"]
         update_tuples(session, table, columns, ((*(r[c] for c in columns), r["id"]) for r in rows))
+
+
+def select_in(
+    session: Session,
+    sql: str,
+    params: Sequence[Any],
+    values: Sequence[Any],
+    result_types: Sequence[Any | None] = (),
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` whose ``{in}`` is filled with one placeholder per item of ``values`` and
+    ``{mark}`` with the driver's placeholder: no statement compiled per call, as the bulk writes.
+    ``params`` bind the ``{mark}`` placeholders before the list (already as the driver wants them);
+    ``result_types``: per column, a SQLAlchemy type whose result processor is applied (None: as read)."""
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    text = sql.format(mark=mark, **{"in": ", ".join([mark] * len(values))})
+    processors = [(i, t.dialect_impl(dialect).result_processor(dialect, None)) for i, t in enumerate(result_types) if t]
+    active = [(i, p) for i, p in processors if p is not None]
+    rows = [tuple(r) for r in conn.exec_driver_sql(text, (*params, *values))]
+    if not active:
+        return rows
+    out = []
+    for row in rows:
+        items = list(row)
+        for i, process in active:
+            items[i] = process(items[i])
+        out.append(tuple(items))
+    return out
+
+
+def bind_value(session: Session, column: ColumnElement[Any], value: Any) -> Any:
+    """``value`` as the driver receives it for ``column`` (dates, UTC datetimes, booleans, enums)."""
+    dialect = session.connection().dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value

@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Date
 from sqlalchemy.orm import Session
 
-from app.db.models import Claim, LedgerPosting, Patient, Payer
+from app.db.models import Claim
 from app.db.models import RemittanceLine as StoredLine
 from app.domain.status import ClaimStatus
 from app.ledger.cash_application import apply_remittance
@@ -32,6 +32,7 @@ from app.ledger.remittance import (
     ToleranceRule,
 )
 from app.money import Money
+from app.remittance.bulk import bind_value, select_in
 
 CHUNK = 2000
 RECENT_DAYS = 540  # paid claims this recent are still candidates, so reversals find theirs
@@ -84,79 +85,67 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield items[start : start + CHUNK]
 
 
+_CANDIDATES = (
+    "SELECT c.id, c.number, c.insurer_ref, c.patient_id, p.ref, y.code, c.service_date, c.total_minor, "
+    "c.paid_minor, c.patient_resp_minor, c.status, c.encounter_id, c.currency "
+    "FROM claim c JOIN patient p ON p.id = c.patient_id JOIN payer y ON y.id = c.payer_id "
+    # adjudicated_at is not indexed: filtered beside the lookup, not used for it
+    "WHERE (c.adjudicated_at IS NULL OR c.adjudicated_at >= {mark}) AND %s IN ({in})"
+)
+_KINDS = ", ".join(f"'{k.value}'" for k in WRITE_OFFS)
+_WRITTEN_OFF = (
+    "SELECT claim_id, SUM(amount_minor) FROM ledger_posting WHERE claim_id IN ({in}) "
+    f"AND kind IN ({_KINDS}) AND status IN ('posted', 'approved') GROUP BY claim_id"
+)
+# routine write-offs are kept on the lines that made them (app.remittance.postings)
+_WRITTEN_OFF_ON_LINES = (
+    "SELECT claim_id, SUM(written_off_minor) FROM remittance_line "
+    "WHERE applied = {mark} AND written_off_minor <> 0 AND claim_id IN ({in}) GROUP BY claim_id"
+)
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+_ROW_TYPES = (None, None, None, None, None, None, Date(), None, None, None, None, None, None)
+
+
 def load_candidates(session: Session, lines: Sequence[LineKeys], now: datetime) -> dict[str, ClaimRow]:
     """Claims (by number) that share a claim number with a line, or the payer ref or patient of a
     line whose claim number is not ours."""
-    since = now - timedelta(days=RECENT_DAYS)
-    base = (
-        select(
-            Claim.id,
-            Claim.number,
-            Claim.insurer_ref,
-            Claim.patient_id,
-            Patient.ref,
-            Payer.code,
-            Claim.service_date,
-            Claim.total_minor,
-            Claim.paid_minor,
-            Claim.patient_resp_minor,
-            Claim.status,
-            Claim.encounter_id,
-            Claim.currency,
-        )
-        .join(Patient, Patient.id == Claim.patient_id)
-        .join(Payer, Payer.id == Claim.payer_id)
-        .where(or_(Claim.adjudicated_at.is_(None), Claim.adjudicated_at >= since))  # not indexed: no detour
-    )
+    since = bind_value(session, Claim.__table__.c.adjudicated_at, now - timedelta(days=RECENT_DAYS))
 
-    def candidates(column: Any, values: list[str]) -> Iterable[tuple[int, Any]]:
+    def candidates(column: str, values: list[str]) -> Iterable[tuple[int, Any]]:
         # open claims are kept here, not in SQL: with the status in the WHERE clause SQLite
         # walks the status index (every open claim) instead of looking up the numbers
-        for r in session.execute(base.where(column.in_(values))):
-            if r[10] in OPEN_STATUSES:
+        for r in select_in(session, _CANDIDATES % column, (since,), values, _ROW_TYPES):
+            if r[10] in _OPEN:
                 yield r[0], r
 
     rows: dict[int, Any] = {}
     for chunk in _chunks(ln.claim_id or "" for ln in lines):
-        rows.update(candidates(Claim.number, chunk))
+        rows.update(candidates("c.number", chunk))
     # a line whose claim number is ours scores above any other evidence (see app.ledger.matching):
     # only the others need the slower lookups by payer reference and patient (not indexed)
     numbers = {r[1] for r in rows.values()}
     rest = [ln for ln in lines if (ln.claim_id or "").strip() not in numbers]
     for column, values in (
-        (Claim.insurer_ref, [ln.payer_claim_id or "" for ln in rest]),
-        (Patient.ref, [ln.patient_ref or "" for ln in rest]),
+        ("c.insurer_ref", [ln.payer_claim_id or "" for ln in rest]),
+        ("p.ref", [ln.patient_ref or "" for ln in rest]),
     ):
         for chunk in _chunks(values):
             rows.update(candidates(column, chunk))
     written: dict[int, int] = {}
     ids = list(rows)
+    yes = bind_value(session, StoredLine.__table__.c.applied, True)
     for start in range(0, len(ids), CHUNK):
-        q = (
-            select(LedgerPosting.claim_id, func.sum(LedgerPosting.amount_minor))
-            .where(LedgerPosting.claim_id.in_(ids[start : start + CHUNK]))
-            .where(LedgerPosting.kind.in_([k.value for k in WRITE_OFFS]))
-            .where(LedgerPosting.status.in_(["posted", "approved"]))
-            .group_by(LedgerPosting.claim_id)
-        )
-        for cid, amount in session.execute(q):
-            if cid is not None:
-                written[int(cid)] = written.get(int(cid), 0) + int(amount or 0)
-        # routine write-offs are kept on the lines that made them (app.remittance.postings)
-        q = (
-            select(StoredLine.claim_id, func.sum(StoredLine.written_off_minor))
-            .where(StoredLine.claim_id.in_(ids[start : start + CHUNK]))
-            .where(StoredLine.applied.is_(True), StoredLine.written_off_minor != 0)
-            .group_by(StoredLine.claim_id)
-        )
-        for cid, amount in session.execute(q):
-            if cid is not None:
-                written[int(cid)] = written.get(int(cid), 0) + int(amount or 0)
+        chunk_ids = ids[start : start + CHUNK]
+        for sql, params in ((_WRITTEN_OFF, ()), (_WRITTEN_OFF_ON_LINES, (yes,))):
+            for cid, amount in select_in(session, sql, params, chunk_ids):
+                if cid is not None:
+                    written[int(cid)] = written.get(int(cid), 0) + int(amount or 0)
     out: dict[str, ClaimRow] = {}
+    statuses = {s.value: s for s in ClaimStatus}
     for cid, r in rows.items():
         number, ref, pid, pref, payer, day, tot, paid, resp, status, enc, cur = r[1:]
         out[number] = ClaimRow(
-            cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), ClaimStatus(status), enc, cur
+            cid, number, ref, pid, pref, payer, day, tot, paid, resp, written.get(cid, 0), statuses[status], enc, cur
         )
     return out
 
