@@ -32,7 +32,7 @@ from app.ledger.postings import Outcome, PostingKind, UnmatchedLine
 from app.ledger.remittance import ProviderAdjustment
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
-from app.remittance.bulk import insert_tuples, update_tuples
+from app.remittance.bulk import insert_tuples, select_in, update_tuples
 from app.remittance.fastpath import Applied, Entry, FastMatcher, LineIn, Unapplied, entry, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
@@ -260,8 +260,7 @@ class _Writer:
         for r in done:
             prefix = f"{ledger}:{r.line.position}"
             if isinstance(r, Applied):
-                rows, written_off = routine_split(r.postings, prefix)
-                cash = next((p.amount for p in r.postings if p.posting_id == f"{prefix}:1" and p.kind is _APPLIED), 0)
+                rows, written_off, cash = routine_split(r.postings, prefix)
                 why = "; ".join(r.explanation)
                 match_rule = f"{r.rule} ({r.score}): {why}"[:200]
                 claim_id = self.claims[r.claim_id].id
@@ -283,14 +282,29 @@ class _Writer:
             per_claim.setdefault(app.claim_id, []).append(app)
         now, updates, changes = self.clock.now(), [], []
         copay: dict[int, int] = {}
+        moves: dict[tuple[ClaimStatus, tuple[Outcome, ...]], tuple[ClaimStatus, str]] = {}  # few distinct
         for number, apps in per_claim.items():
             c = self.claims[number]
-            status, note = _claim_status(c.status, [a.outcome for a in apps])
-            paid = c.paid + sum(a.line.paid for a in apps)
-            resp = c.patient_resp + sum(a.line.patient_resp for a in apps)
+            outcomes = tuple(a.outcome for a in apps)
+            move = moves.get((c.status, outcomes))
+            if move is None:
+                move = moves[c.status, outcomes] = _claim_status(c.status, list(outcomes))
+            status, note = move
+            if len(apps) == 1:
+                paid, resp = c.paid + apps[0].line.paid, c.patient_resp + apps[0].line.patient_resp
+            else:
+                paid = c.paid + sum(a.line.paid for a in apps)
+                resp = c.patient_resp + sum(a.line.patient_resp for a in apps)
             updates.append((paid, resp, status, now, c.id))
-            change = {"claim": c.number, "paid": [c.paid, paid], "patient_resp": [c.patient_resp, resp]}
-            changes.append({**change, "status": [c.status.value, status.value], **({"note": note} if note else {})})
+            change = {
+                "claim": c.number,
+                "paid": [c.paid, paid],
+                "patient_resp": [c.patient_resp, resp],
+                "status": [c.status.value, status.value],
+            }
+            if note:
+                change["note"] = note
+            changes.append(change)
             if c.encounter_id is not None and resp != c.patient_resp:
                 copay[c.encounter_id] = copay.get(c.encounter_id, 0) + resp - c.patient_resp
         columns = ("paid_minor", "patient_resp_minor", "status", "adjudicated_at")
@@ -300,11 +314,9 @@ class _Writer:
     def _invoices(self, copay: dict[int, int]) -> list[dict[str, Any]]:
         changes, updates = [], []
         encounters = list(copay)
+        sql = "SELECT id, number, encounter_id, patient_due_minor FROM invoice WHERE encounter_id IN ({in})"
         for start in range(0, len(encounters), CHUNK):
-            q = select(Invoice.id, Invoice.number, Invoice.encounter_id, Invoice.patient_due_minor).where(
-                Invoice.encounter_id.in_(encounters[start : start + CHUNK])
-            )
-            for inv_id, number, enc, due in self.session.execute(q):
+            for inv_id, number, enc, due in select_in(self.session, sql, (), encounters[start : start + CHUNK]):
                 new = due + copay.pop(enc, 0) if enc is not None else due
                 updates.append((new, inv_id))
                 changes.append({"invoice": number, "patient_due": [due, new]})

@@ -288,13 +288,22 @@ class FastMatcher:
         return Unapplied(line, out, postings)
 
     def _only_claim(self, line: LineIn) -> str | None:
-        if not line.claim_id:
+        """The claim number when exactly one loaded claim could be the line's (the engine's
+        candidate_numbers(line) == {line's claim id}) and it is in the remittance's currency."""
+        claim_id = line.claim_id
+        if not claim_id:
             return None
-        numbers = self.engine.candidate_numbers(line)
-        if len(numbers) != 1:
+        by_key = self.engine.by_key
+        numbers = by_key.get(("n", claim_id))
+        if numbers is None or len(numbers) != 1:
             return None
+        for key in (("r", line.payer_claim_id), ("p", line.patient_ref)):
+            if key[1]:
+                others = by_key.get(key)  # type: ignore[arg-type]
+                if others is not None and others != numbers:
+                    return None
         (number,) = numbers
-        if number != line.claim_id.strip() or self.engine.claims[number].currency != self.currency:
+        if number != claim_id.strip() or self.engine.claims[number].currency != self.currency:
             return None
         return number
 

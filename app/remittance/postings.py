@@ -33,18 +33,9 @@ GROUP_KIND = {
     AdjustmentGroup.CORRECTION.value: PostingKind.CORRECTION,
 }
 _ADJUSTMENT_KINDS = frozenset(GROUP_KIND.values())
+_APPLIED_PAYMENT = PostingKind.APPLIED_PAYMENT
 # write-offs reduce what a claim still expects (app.remittance.matcher.WRITE_OFFS)
 WRITTEN_OFF_KINDS = frozenset({PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, PostingKind.CORRECTION})
-
-
-def is_routine(entry: Entry, prefix: str) -> bool:
-    """Whether ``entry`` of a line applied under ``prefix`` is one :func:`derived_entries` rebuilds."""
-    if entry.held:
-        return False
-    suffix = entry.posting_id[len(prefix) + 1 :] if entry.posting_id.startswith(prefix + ":") else ""
-    if entry.kind is PostingKind.APPLIED_PAYMENT:
-        return suffix == "1" and not entry.memo and entry.patient_ref is None
-    return entry.kind in _ADJUSTMENT_KINDS and suffix[:1] == "a"
 
 
 def derived_entries(
@@ -69,16 +60,26 @@ def derived_entries(
     return out
 
 
-def routine_split(entries: Iterable[Entry], prefix: str) -> tuple[list[Entry], int]:
-    """(the entries to store as rows, the routine write-offs' total) of a line applied under ``prefix``."""
-    rows, written_off = [], 0
+def routine_split(entries: Iterable[Entry], prefix: str) -> tuple[list[Entry], int, int]:
+    """Of a line applied under ``prefix``: (the entries to store as rows, the routine write-offs'
+    total, the cash applied). Routine: what :func:`derived_entries` rebuilds, i.e. not held, and
+    either the plain cash posting ``<prefix>:1`` or an adjustment ``<prefix>:a<n>``."""
+    rows: list[Entry] = []
+    written_off = cash = 0
+    one, adjustment = f"{prefix}:1", f"{prefix}:a"
     for e in entries:
-        if is_routine(e, prefix):
-            if e.kind in WRITTEN_OFF_KINDS:
+        kind = e.kind
+        if kind is _APPLIED_PAYMENT:
+            if e.posting_id == one:
+                cash = e.amount
+                if not e.held and not e.memo and e.patient_ref is None:
+                    continue
+        elif kind in _ADJUSTMENT_KINDS and not e.held and e.posting_id.startswith(adjustment):
+            if kind in WRITTEN_OFF_KINDS:
                 written_off += e.amount
-        else:
-            rows.append(e)
-    return rows, written_off
+            continue
+        rows.append(e)
+    return rows, written_off, cash
 
 
 class PostingRecord(NamedTuple):
