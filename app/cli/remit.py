@@ -1,4 +1,4 @@
-"""``remit`` commands: parse (changes nothing), import, approve/reject write-offs, export journals."""
+"""``remit`` commands: parse (changes nothing), import, approve/reject write-offs, cash application, journals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from app.cli.common import UsageError, acting_user, add_db_option, add_user_option, open_context, print_json
 from app.errors import ParseError
 from app.remittance.approvals import decide_writeoff, rerun_matching
+from app.remittance.cash_csv import cash_application_csv
 from app.remittance.exports import JournalFormat, export_journals
 from app.remittance.ingest import import_remittance_file
 from app.remittance.sources import FileKind, detect_kind, read_payments
@@ -48,6 +49,12 @@ def register(sub: Any) -> None:
         p.add_argument("posting_id", type=int)
         p.add_argument("--reason", default="", help="why (required to reject)")
         p.set_defaults(func=cmd_decide, approve=approve)
+
+    p = rsub.add_parser("cash-application", help="write a remittance's cash-application.csv (every line and posting)")
+    add_db_option(p)
+    p.add_argument("remittance_id", type=int)
+    p.add_argument("--out", type=Path, required=True, metavar="FILE")
+    p.set_defaults(func=cmd_cash_application)
 
     p = rsub.add_parser("export", help="export posted journals: ours, Xero manual journal, QuickBooks")
     add_db_option(p)
@@ -105,6 +112,18 @@ def cmd_decide(args: argparse.Namespace) -> int:
         print(decide_writeoff(ctx, acting_user(ctx, args), args.posting_id, approve=args.approve, reason=args.reason))
     finally:
         ctx.close()
+    return 0
+
+
+def cmd_cash_application(args: argparse.Namespace) -> int:
+    ctx = open_context(args)
+    try:
+        data = ctx.query(cash_application_csv, args.remittance_id)
+    finally:
+        ctx.close()
+    args.out.write_bytes(data)
+    rows = max(data.count(b"\n") - 1, 0)
+    print(f"{args.out}: {rows} row(s)", file=sys.stderr)
     return 0
 
 

@@ -102,6 +102,19 @@ def test_cli_import_approve_and_export(
     target = tmp_path / "xero.csv"
     code, out, err = _cli(capsys, monkeypatch, "remit", "export", "xero", "--out", str(target), "--db", db)
     assert code == 0 and target.read_text().startswith("*Narration,")
+    csv_out = tmp_path / "cash.csv"
+    args = ("remit", "cash-application", "1", "--out", str(csv_out), "--db", db)
+    code, out, err = _cli(capsys, monkeypatch, *args)
+    assert code == 0 and "2 row(s)" in err, err
+    rows = csv_out.read_text().splitlines()
+    assert rows[0].startswith("remittance_id,line,payer_claim_id,claim_id,match_rule")
+    # cash, the held (now approved) contractual write-off: one row per posting of the line
+    assert [r.split(",")[7:10] for r in rows[1:]] == [
+        ["REM1:0:1", "applied payment", "80.00"],
+        ["REM1:0:a1", "contractual write-off", "120.00"],
+    ]
+    code, out, err = _cli(capsys, monkeypatch, "remit", "cash-application", "99", "--out", str(csv_out), "--db", db)
+    assert code != 0 and "Remittance 99 does not exist" in err and len(err.strip().splitlines()) == 1
 
 
 def test_remit_parse_reads_insurer_xml_in_the_same_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -44,6 +44,11 @@ def test_import_list_detail_and_approve(qtbot: QtBot, world: World, tmp_path: Pa
     assert not errors and "approved" in notes[-1]
     assert view.held.count() == 0
     assert {p.status for p in world.postings()} == {"posted", "approved"}
+    target = tmp_path / "cash-application.csv"
+    view.export_cash_application(str(target))
+    assert not errors and "saved" in notes[-1]
+    text = target.read_text()
+    assert "CLM0000001" in text and "applied payment" in text and "contractual write-off" in text
 
 
 def test_front_desk_cannot_approve(qtbot: QtBot, world: World, tmp_path: Path) -> None:

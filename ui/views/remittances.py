@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog
 from app.domain.status import RemittanceStatus
 from app.queries.paging import ListQuery, Page
 from app.remittance.approvals import decide_writeoff, rerun_matching
+from app.remittance.cash_csv import cash_application_csv
 from app.remittance.ingest import ImportResult, import_remittance_file
 from app.remittance.queries import RemittanceDetail, RemittanceRow, list_remittances, remittance_detail
 from ui.env import ViewEnv
@@ -92,6 +93,7 @@ class RemittancesView(ListPage):
         self.add_action("Reject", self._reject, "rejectWriteoff")
         self.add_action("Re-run matching", self._rerun, "rerunMatching")
         self.add_action("Import remittance file…", self._choose_file, "importRemittance")
+        self.add_action("Export cash application…", self._choose_export, "exportCashApplication")
         self.table.selectionModel().selectionChanged.connect(self._load_detail)
         self.refresh()
 
@@ -108,7 +110,26 @@ class RemittancesView(ListPage):
     def _choose_file(self) -> None:
         self.import_file(QFileDialog.getOpenFileName(self, "Import remittance file", "", "Remittances (*)")[0])
 
+    def _choose_export(self) -> None:
+        self.export_cash_application(
+            QFileDialog.getSaveFileName(self, "Save cash application", "cash-application.csv", "CSV (*.csv)")[0]
+        )
+
     # operations
+    def export_cash_application(self, path: str) -> None:
+        row = self.current_row()
+        if row is None:
+            self.env.notify("Select a remittance first.")
+            return
+        if not path:
+            return
+        rid = row.id
+        self.env.act(lambda: self._write_cash_application(rid, Path(path)), self.env.notify)
+
+    def _write_cash_application(self, remittance_id: int, path: Path) -> str:
+        path.write_bytes(self.ctx.query(cash_application_csv, remittance_id))
+        return f"Cash application of the remittance saved to {path}."
+
     def import_file(self, path: str) -> None:
         if path:
             self.env.act(lambda: self._import(Path(path)), self._imported)
