@@ -21,23 +21,15 @@ def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[
     return [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
 
 
-class _Bind:
-    """One column's bind processor, remembering its last result (a timestamp shared by every row)."""
-
-    __slots__ = ("last_in", "last_out", "process")
-
-    def __init__(self, process: Callable[[Any], Any]) -> None:
-        self.process = process
-        self.last_in: Any = _UNSET
-        self.last_out: Any = None
-
-    def __call__(self, value: Any) -> Any:
-        if value is not self.last_in:
-            self.last_in, self.last_out = value, self.process(value)
-        return self.last_out
-
-
-_UNSET = object()
+def _bound(batch: list[tuple[Any, ...]], active: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[tuple[Any, ...]]:
+    """The rows with each processed column converted, column by column: a column repeats few
+    distinct values (a day, the import's timestamp, a status), each converted once."""
+    columns = list(zip(*batch, strict=True))
+    for i, process in active:
+        column = columns[i]
+        seen = {value: process(value) for value in set(column)}
+        columns[i] = tuple(map(seen.__getitem__, column))
+    return list(zip(*columns, strict=True))
 
 
 def _run(
@@ -50,20 +42,11 @@ def _run(
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = sql_for(conn, mark)
-    active = [(i, _Bind(p)) for i, p in enumerate(_processors(conn, table, columns)) if p is not None]
-    batch: list[tuple[Any, ...]] = []
-    for row in rows:
-        if active:
-            values = list(row)
-            for i, bind in active:
-                values[i] = bind(values[i])
-            row = tuple(values)
-        batch.append(row)
-        if len(batch) == CHUNK:
-            conn.exec_driver_sql(sql, batch)
-            batch = []
-    if batch:
-        conn.exec_driver_sql(sql, batch)
+    active = [(i, p) for i, p in enumerate(_processors(conn, table, columns)) if p is not None]
+    items = rows if isinstance(rows, list) else list(rows)
+    for start in range(0, len(items), CHUNK):
+        batch = items[start : start + CHUNK]
+        conn.exec_driver_sql(sql, _bound(batch, active) if active else batch)
 
 
 def insert_tuples(session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
@@ -119,7 +102,12 @@ def select_in(
     text = sql.format(mark=mark, **{"in": ", ".join([mark] * len(values))})
     processors = [(i, t.dialect_impl(dialect).result_processor(dialect, None)) for i, t in enumerate(result_types) if t]
     active = [(i, p) for i, p in processors if p is not None]
-    rows = [tuple(r) for r in conn.exec_driver_sql(text, (*params, *values))]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(text, (*params, *values))
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    finally:
+        cursor.close()
     if not active:
         return rows
     out = []

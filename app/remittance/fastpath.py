@@ -129,6 +129,29 @@ class Amounts:
         return found
 
 
+class MergedAdjustments:
+    """The JSON a stored line keeps of a LineIn's adjustments (already one per group and reason):
+    ``[{"group", "reason", "amount"}]`` with decimal text, which :func:`line_in` reads back to the
+    same adjustments. Remembers each distinct set it has written (remittances repeat a few)."""
+
+    __slots__ = ("places", "seen")
+
+    LIMIT = 10_000
+
+    def __init__(self, currency: str) -> None:
+        self.places = exponent(currency)
+        self.seen: dict[tuple[tuple[str, str, int], ...], str] = {}
+
+    def __call__(self, adjustments: tuple[tuple[str, str, int], ...]) -> str:
+        found = self.seen.get(adjustments)
+        if found is None:
+            if len(self.seen) >= self.LIMIT:
+                self.seen.clear()
+            items = [{"group": g, "reason": r, "amount": decimal_text(a, self.places)} for g, r, a in adjustments]
+            found = self.seen[adjustments] = json.dumps(items) if items else "[]"
+        return found
+
+
 def _adjustments(raw: list[dict[str, str]], amounts: Amounts) -> list[tuple[str, str, int]]:
     return [(_GROUPS.get(a["group"], "OA"), a["reason"], amounts(a["amount"])) for a in raw]
 
@@ -138,7 +161,8 @@ def line_in(index: int, row: Any, currency: str) -> LineIn:
     charged, paid, patient_resp, adjustments_json, services_json, applied) as a LineIn."""
     *fields, adj_json, svc_json, _ = row
     adjustments = json.loads(adj_json) if adj_json != "[]" else []
-    return stored_line(index, fields, adjustments, json.loads(svc_json), Amounts(currency))
+    services = json.loads(svc_json) if svc_json else []  # "": kept in remittance.json only
+    return stored_line(index, fields, adjustments, services, Amounts(currency))
 
 
 def stored_line(

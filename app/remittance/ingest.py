@@ -26,6 +26,7 @@ from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping
 from app.money import to_minor
 from app.remittance.apply import ApplyOutcome, Pending, apply_stored, without_gc_pauses
+from app.remittance.fastpath import MergedAdjustments
 from app.remittance.sources import FileKind, detect_kind, prepared_payments
 from app.settings import get_setting
 from app.users import Permission, require
@@ -115,9 +116,12 @@ def store_payment(
     session.add(rem)
     session.flush()
     rid = rem.id
+    # a line keeps its adjustments (claim and service level, one per group and reason), which is
+    # all matching needs; its service lines stay in remittance.json (services_json "")
+    merged = MergedAdjustments(cur)
     rows = [
-        (rid, None, *fields, cur, adjustments, services, "", False)
-        for fields, adjustments, services in zip(p.fields, p.adjustments_json, p.services_json, strict=True)
+        (rid, None, *fields, cur, merged(line.adjustments), "", "", False)
+        for fields, line in zip(p.fields, p.lines, strict=True)
     ]
     keep_artefact(session, clock, store, "remittance", rid, "remittance.json", p.text().encode())
     after = {"trace": rem.trace_number, "total_minor": rem.total_paid_minor, "lines": len(rows), "file": file.filename}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -231,9 +232,19 @@ def test_the_same_adjustment_on_every_service_line_is_one_posting_per_claim(worl
         ("contractual write-off", 3000, "CO-45"),
         ("patient responsibility", 1000, "PR-2"),
     ]
-    with world.ctx.db.read() as s:  # the line keeps every service's own adjustments
+    with world.ctx.db.read() as s:  # the line keeps the claim's adjustments, remittance.json every service's own
         line = s.scalar(select(RemittanceLine))
-        assert line is not None and line.services_json.count('"CO"') == 2
+        assert line is not None and line.services_json == ""
+        assert json.loads(line.adjustments_json) == [
+            {"group": "CO", "reason": "45", "amount": "30.00"},
+            {"group": "PR", "reason": "2", "amount": "10.00"},
+        ]
+        rem = s.scalar(select(Remittance))
+        assert rem is not None
+        doc = artefact_bytes(s, ArtefactStore(world.ctx.paths.archive), "remittance", rem.id, "remittance.json")
+    assert doc is not None
+    (claim,) = json.loads(doc)["claims"]
+    assert [[a["amount"] for a in svc["adjustments"]] for svc in claim["services"]] == [["15.00", "5.00"]] * 2
     assert world.get_claim("CLM0000001").status is ClaimStatus.PAID
 
 

@@ -90,8 +90,8 @@ class RemittanceLine(Base):
     paid_minor: Mapped[int] = money_column()
     patient_resp_minor: Mapped[int] = money_column()
     currency: Mapped[str] = currency_column()
-    adjustments_json: Mapped[str] = mapped_column(Text, default="[]")
-    services_json: Mapped[str] = mapped_column(Text, default="[]")
+    adjustments_json: Mapped[str] = mapped_column(Text, default="[]")  # claim and service level
+    services_json: Mapped[str] = mapped_column(Text, default="[]")  # "": kept in remittance.json only
     service_date: Mapped[date | None] = mapped_column(Date)
     patient_ref: Mapped[str] = mapped_column(String(40), default="")
     match_rule: Mapped[str] = mapped_column(String(200), default="")
