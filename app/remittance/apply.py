@@ -82,6 +82,18 @@ RECORD_COLUMNS = (
     "applied_at",
 )
 _UNMATCHED = "unmatched"
+# the audit event of an application lists every claim and invoice it changed, one row each
+CLAIM_CHANGE_COLUMNS = (
+    "claim",
+    "paid_before",
+    "paid_after",
+    "patient_resp_before",
+    "patient_resp_after",
+    "status_before",
+    "status_after",
+    "note",
+)
+INVOICE_CHANGE_COLUMNS = ("invoice", "patient_due_before", "patient_due_after")
 _APPLIED = PostingKind.APPLIED_PAYMENT
 
 
@@ -276,7 +288,9 @@ class _Writer:
                 yield from r.postings
         yield from provider
 
-    def claims_and_invoices(self, applied: Sequence[Applied]) -> list[dict[str, Any]]:
+    def claims_and_invoices(self, applied: Sequence[Applied]) -> dict[str, Any]:
+        """Update the claims' paid, patient share and status and the invoices' co-pay due; returns
+        every change as the audit event lists it (rows of CLAIM_CHANGE_COLUMNS and INVOICE_CHANGE_COLUMNS)."""
         per_claim: dict[str, list[Applied]] = {}
         for app in applied:
             per_claim.setdefault(app.claim_id, []).append(app)
@@ -296,22 +310,17 @@ class _Writer:
                 paid = c.paid + sum(a.line.paid for a in apps)
                 resp = c.patient_resp + sum(a.line.patient_resp for a in apps)
             updates.append((paid, resp, status, now, c.id))
-            change = {
-                "claim": c.number,
-                "paid": [c.paid, paid],
-                "patient_resp": [c.patient_resp, resp],
-                "status": [c.status.value, status.value],
-            }
-            if note:
-                change["note"] = note
-            changes.append(change)
+            changes.append((c.number, c.paid, paid, c.patient_resp, resp, c.status.value, status.value, note))
             if c.encounter_id is not None and resp != c.patient_resp:
                 copay[c.encounter_id] = copay.get(c.encounter_id, 0) + resp - c.patient_resp
         columns = ("paid_minor", "patient_resp_minor", "status", "adjudicated_at")
         update_tuples(self.session, _table(Claim), columns, updates)
-        return changes + self._invoices(copay)
+        return {
+            "claims": {"columns": CLAIM_CHANGE_COLUMNS, "rows": changes},
+            "invoices": {"columns": INVOICE_CHANGE_COLUMNS, "rows": self._invoices(copay)},
+        }
 
-    def _invoices(self, copay: dict[int, int]) -> list[dict[str, Any]]:
+    def _invoices(self, copay: dict[int, int]) -> list[tuple[Any, ...]]:
         changes, updates = [], []
         encounters = list(copay)
         sql = "SELECT id, number, encounter_id, patient_due_minor FROM invoice WHERE encounter_id IN ({in})"
@@ -319,7 +328,7 @@ class _Writer:
             for inv_id, number, enc, due in select_in(self.session, sql, (), encounters[start : start + CHUNK]):
                 new = due + copay.pop(enc, 0) if enc is not None else due
                 updates.append((new, inv_id))
-                changes.append({"invoice": number, "patient_due": [due, new]})
+                changes.append((number, due, new))
         update_tuples(self.session, _table(Invoice), ("patient_due_minor",), updates)
         return changes
 

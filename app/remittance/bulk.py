@@ -108,15 +108,9 @@ def select_in(
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     finally:
         cursor.close()
-    if not active:
+    if not active or not rows:
         return rows
-    out = []
-    for row in rows:
-        items = list(row)
-        for i, process in active:
-            items[i] = process(items[i])
-        out.append(tuple(items))
-    return out
+    return _bound(rows, active)  # column by column, each distinct value once
 
 
 def bind_value(session: Session, column: ColumnElement[Any], value: Any) -> Any:

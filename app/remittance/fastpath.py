@@ -293,6 +293,16 @@ class FastMatcher:
         self.over_limit = f" above the {m.limit} limit: needs a manager's approval"
         self.adjustment_rules: dict[tuple[str, str], _AdjustmentRule] = {}
         self.fast_lines = 0
+        self.texts: dict[int, str] = {}  # money_str of amounts seen (a remittance repeats a few)
+
+    def _money(self, minor: int) -> str:
+        """``money_str(minor, currency)``, remembered."""
+        found = self.texts.get(minor)
+        if found is None:
+            if len(self.texts) >= Amounts.LIMIT:
+                self.texts.clear()
+            found = self.texts[minor] = money_str(minor, self.currency)
+        return found
 
     def apply(self, line: LineIn) -> Applied | Unapplied:
         number = self._only_claim(line)
@@ -332,7 +342,7 @@ class FastMatcher:
         return number
 
     def _fast(self, line: LineIn, number: str) -> Applied | None:
-        m, cur = self.engine, self.currency
+        m = self.engine
         c = m.claims[number]
         why = ["matched on claim id"]
         score = 100
@@ -343,8 +353,8 @@ class FastMatcher:
             why.append(f"claim is billed to {c.payer_code}, remittance is from {m.payer_code}")
         if line.charged != c.total:
             score -= 5
-            ours = money_str(c.total, cur)
-            why.append(f"charged {money_str(line.charged, cur)} on the remittance, {ours} on our claim")
+            ours = self._money(c.total)
+            why.append(f"charged {self._money(line.charged)} on the remittance, {ours} on our claim")
         if line.service_date is not None and line.service_date != c.service_date:
             score -= 5
             why.append(f"service date {line.service_date} on the remittance, {c.service_date} on our claim")
@@ -370,7 +380,7 @@ class FastMatcher:
             if cash:
                 postings.append(Entry(f"{prefix}:1", _APPLIED, cash, number, None, "", "", False, False, False))
             if paid - cash:
-                memo = f"paid {money_str(paid - cash, cur)} more than the {money_str(outstanding, cur)} outstanding"
+                memo = f"paid {self._money(paid - cash)} more than the {self._money(outstanding)} outstanding"
                 postings.append(
                     Entry(f"{prefix}:2", _OVERPAID, paid - cash, number, None, "", memo, False, True, False)
                 )
@@ -402,34 +412,37 @@ class FastMatcher:
         return rule
 
     def _classify(self, line: LineIn, total: int, already: int) -> tuple[Outcome, str]:
-        cur, paid = self.currency, line.paid
+        paid = line.paid
         if line.status_code == REVERSAL_STATUS:
             return Outcome.REVERSAL, (
-                f"payer reversed {money_str(abs(paid), cur)} previously paid (takeback); "
-                f"claim had {money_str(already, cur)} paid"
+                f"payer reversed {self._money(abs(paid))} previously paid (takeback); "
+                f"claim had {self._money(already)} paid"
             )
         if line.status_code == DENIED_STATUS or paid == 0:
             codes = ", ".join(f"{g}-{r}" for g, r, _ in line.adjustments) or "none given"
-            return Outcome.DENIAL, f"payer denied the claim (paid {money_str(paid, cur)}); reasons: {codes}"
-        if any(g == _CORRECTION for g, _, _ in line.adjustments):
-            return Outcome.CORRECTION, f"corrected payment of {money_str(paid, cur)} (CR adjustments present)"
-        contractual = sum(a for g, _, a in line.adjustments if g == _CONTRACTUAL)
+            return Outcome.DENIAL, f"payer denied the claim (paid {self._money(paid)}); reasons: {codes}"
+        contractual = 0
+        for group, _, amount in line.adjustments:
+            if group == _CORRECTION:
+                return Outcome.CORRECTION, f"corrected payment of {self._money(paid)} (CR adjustments present)"
+            if group == _CONTRACTUAL:
+                contractual += amount
         expected = total - contractual - already - line.patient_resp
         diff = paid - expected
         if diff == 0:
-            return Outcome.FULL_PAYMENT, f"paid {money_str(paid, cur)}, exactly as expected"
-        allowance = self.rule.allowance(Money(expected, cur)).minor
-        within = money_str(allowance, cur)
+            return Outcome.FULL_PAYMENT, f"paid {self._money(paid)}, exactly as expected"
+        allowance = self.rule.allowance(Money(expected, self.currency)).minor
+        within = self._money(allowance)
         if abs(diff) <= allowance:
             if diff > 0:
                 return (
                     Outcome.FULL_PAYMENT,
-                    f"paid {money_str(diff, cur)} more than expected, within tolerance {within}",
+                    f"paid {self._money(diff)} more than expected, within tolerance {within}",
                 )
-            short = money_str(-diff, cur)
+            short = self._money(-diff)
             return Outcome.PARTIAL_PAYMENT, f"paid {short} less than expected, within tolerance {within}"
         if diff > 0:
-            return Outcome.OVERPAYMENT, f"paid {money_str(diff, cur)} more than expected {money_str(expected, cur)}"
+            return Outcome.OVERPAYMENT, f"paid {self._money(diff)} more than expected {self._money(expected)}"
         return Outcome.UNDERPAYMENT, (
-            f"paid {money_str(-diff, cur)} less than expected {money_str(expected, cur)}, beyond tolerance {within}"
+            f"paid {self._money(-diff)} less than expected {self._money(expected)}, beyond tolerance {within}"
         )

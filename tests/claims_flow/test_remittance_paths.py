@@ -102,8 +102,12 @@ def _adjudicated_by_the_remittance(world: World, claim_id: int) -> None:
         actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "claim")))
         (applied,) = s.scalars(select(AuditEvent.after_json).where(AuditEvent.action == "remittance.apply"))
     assert not actions & {"claim.paid", "claim.partly_paid", "claim.denied"}
-    (change,) = json.loads(applied)["changes"][:1]
-    assert change["claim"] == number and change["status"] == ["acknowledged", status.value]
+    changes = json.loads(applied)["changes"]["claims"]
+    change = dict(zip(changes["columns"], changes["rows"][0], strict=True))
+    assert change["claim"] == number and [change["status_before"], change["status_after"]] == [
+        "acknowledged",
+        status.value,
+    ]
     with world.ctx.db.read() as s:  # and the claim's own timeline shows the remittance
         timeline = claim_detail(s, claim_id).timeline
     assert any(e.action.startswith("remittance ") and "paid £" in e.detail for e in timeline)
