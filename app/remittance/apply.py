@@ -33,10 +33,10 @@ from app.ledger.remittance import ProviderAdjustment
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
 from app.remittance.bulk import insert_tuples, select_in, update_tuples
-from app.remittance.fastpath import Applied, Entry, FastMatcher, LineIn, Unapplied, entry, line_in
+from app.remittance.entries import Entry, entry
+from app.remittance.fastpath import Applied, FastMatcher, LineIn, Unapplied, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
-from app.remittance.postings import routine_split
 from app.remittance.results import Results
 from app.tasks import open_task
 
@@ -272,7 +272,7 @@ class _Writer:
         for r in done:
             prefix = f"{ledger}:{r.line.position}"
             if isinstance(r, Applied):
-                rows, written_off, cash = routine_split(r.postings, prefix)
+                rows, written_off, cash = r.postings, r.written_off, r.cash
                 why = "; ".join(r.explanation)
                 match_rule = f"{r.rule} ({r.score}): {why}"[:200]
                 claim_id = self.claims[r.claim_id].id
@@ -500,7 +500,8 @@ def _apply_stored(
             )
         unmatched = []  # still-unmatched lines keep their first postings and tasks
     provider = tuple(entry(p) for p in matcher.provider_postings(_plbs(rem))) if first else ()
-    result = Results.of(rid, payer, paid_on, rem.currency, tuple(done if first else applied), provider)
+    sums = (fast.applied_sums, fast.unmatched_sums) if first else (fast.applied_sums,)
+    result = Results.of(rid, payer, paid_on, rem.currency, tuple(done if first else applied), provider, *sums)
     writer = _Writer(session, clock, rem, claims, rid)
     held = writer.postings(result.lines, result.provider)
     changes = writer.claims_and_invoices(applied)

@@ -18,6 +18,7 @@ from app.ledger.cash_application import CASH_APPLICATION_HEADER
 from app.ledger.csv_text import write_csv
 from app.ledger.postings import Outcome
 from app.money import exponent
+from app.remittance.entries import posting_order
 from app.remittance.fastpath import decimal_text
 from app.remittance.postings import line_entries, stored_lines
 
@@ -28,17 +29,6 @@ _Row = tuple[str, str, int, bool, bool, str]
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
-
-
-def _order(key: str) -> tuple[int, int, int]:
-    """Posting order: run (first, then re-runs), cash before adjustments, then sequence."""
-    ledger, _, rest = key.partition(":")
-    run = int(ledger.rpartition("-rerun")[2]) + 1 if "-rerun" in ledger else 0
-    suffix = rest.rpartition(":")[2]
-    for rank, mark in ((1, "a"), (2, "plb")):
-        if suffix.startswith(mark) and suffix[len(mark) :].isdigit():
-            return run, rank, int(suffix[len(mark) :])
-    return run, 0, int(suffix) if suffix.isdigit() else 0
 
 
 def cash_application_csv(session: Session, remittance_id: int) -> bytes:
@@ -72,7 +62,7 @@ def cash_application_csv(session: Session, remittance_id: int) -> bytes:
         ledger = r.posting_prefix.partition(":")[0]
         own = by_line.get(n, [])
         own += [(e.posting_id, str(e.kind), e.amount, False, False, e.memo) for e in line_entries(line, keys)]
-        own.sort(key=lambda p: _order(p[0]))
+        own.sort(key=lambda p: posting_order(p[0]))
         payer_ref = r.payer_claim_ref or ""
         if r.applied:
             why = r.explanation
@@ -88,7 +78,7 @@ def cash_application_csv(session: Session, remittance_id: int) -> bytes:
             rows.append((*head, "", "", "0.00", cur, "no", "yes", r.explanation))
         for key, kind, amount, _, _, _ in own:
             rows.append((*head, key, kind, decimal_text(amount, places), cur, "no", "yes", r.explanation))
-    for key, kind, amount, _, review, memo in sorted(provider, key=lambda p: _order(p[0])):
+    for key, kind, amount, _, review, memo in sorted(provider, key=lambda p: posting_order(p[0])):
         ledger = key.partition(":")[0]
         plb = (ledger, "", "", "", "", "", "provider adjustment", key, kind, decimal_text(amount, places), cur)
         rows.append((*plb, "no", _yes(review), memo))

@@ -23,23 +23,23 @@ from app.ledger.postings import (
     WRITE_OFF_KINDS,
     LineApplication,
     Outcome,
-    Posting,
     PostingKind,
     UnmatchedLine,
 )
 from app.ledger.remittance import DENIED_STATUS, REVERSAL_STATUS, Adjustment, AdjustmentGroup, ToleranceRule
 from app.ledger.remittance import RemittanceLine as LedgerLine
 from app.money import Money, exponent, to_minor
+from app.remittance.entries import (
+    GROUP_KIND,
+    WRITTEN_OFF_KINDS,
+    Entry,
+    PostingSums,
+    entry,
+    routine_split,
+)
 from app.remittance.matcher import Matcher
 
 _GROUPS = {g.value: g.value for g in AdjustmentGroup}
-_GROUP_KIND = {
-    AdjustmentGroup.CONTRACTUAL.value: PostingKind.CONTRACTUAL_WRITE_OFF,
-    AdjustmentGroup.PATIENT_RESPONSIBILITY.value: PostingKind.PATIENT_RESPONSIBILITY,
-    AdjustmentGroup.OTHER.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.PAYER_INITIATED.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.CORRECTION.value: PostingKind.CORRECTION,
-}
 # no adjustment kind moves cash, so an adjustment posting is held exactly when it needs approval or review
 _CONTRACTUAL, _CORRECTION = AdjustmentGroup.CONTRACTUAL.value, AdjustmentGroup.CORRECTION.value
 
@@ -50,11 +50,15 @@ class _AdjustmentRule(NamedTuple):
     kind: PostingKind
     code: str
     memo: str
-    write_off: bool
-    other: bool
+    write_off: bool  # checked against the write-off limit
+    other: bool  # always reviewed
+    text: str  # the kind as text (as journal sums key it)
+    patient: bool  # a patient's share (its party is the patient)
+    written_off: bool  # reduces what the claim still expects
 
 
 _SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
+_APPLIED_TEXT = str(PostingKind.APPLIED_PAYMENT)
 _REVERSAL, _APPLIED, _OVERPAID = PostingKind.REVERSAL, PostingKind.APPLIED_PAYMENT, PostingKind.OVERPAYMENT
 _FLAGGED = (Outcome.UNDERPAYMENT, Outcome.OVERPAYMENT, Outcome.DENIAL)
 
@@ -216,42 +220,10 @@ def ledger_line(line: LineIn, currency: str) -> LedgerLine:
     )
 
 
-class Entry(NamedTuple):
-    """A posting in minor units (the fields of :class:`~app.ledger.postings.Posting`, and ``held``)."""
-
-    posting_id: str
-    kind: PostingKind
-    amount: int
-    claim_id: str | None
-    patient_ref: str | None
-    reason_code: str
-    memo: str
-    needs_approval: bool
-    needs_review: bool
-    held: bool  # Posting.held: a balance move waiting for a manager
-
-    def posting(self, currency: str) -> Posting:
-        amount = Money(self.amount, currency)
-        return Posting(self.posting_id, self.kind, amount, self.claim_id, self.patient_ref, *self[5:9])
-
-
-def entry(p: Posting) -> Entry:
-    return Entry(
-        p.posting_id,
-        p.kind,
-        p.amount.minor,
-        p.claim_id,
-        p.patient_ref,
-        p.reason_code,
-        p.memo,
-        p.needs_approval,
-        p.needs_review,
-        p.held,
-    )
-
-
 class Applied(NamedTuple):
-    """A line applied to one claim (claim_id: the claim number)."""
+    """A line applied to one claim (claim_id: the claim number). ``postings``: those to store as
+    rows (see :mod:`app.remittance.entries`); the routine ones are counted in ``routine``, added to
+    the matcher's sums, and rebuilt by ``derived_entries(line.adjustments, ..., cash, ...)``."""
 
     line: LineIn
     claim_id: str
@@ -260,6 +232,10 @@ class Applied(NamedTuple):
     outcome: Outcome
     explanation: tuple[str, ...]
     postings: tuple[Entry, ...]
+    cash: int  # applied to the claim's balance by the plain cash posting <prefix>:1
+    written_off: int  # routine write-offs (contractual, corrections)
+    routine: int  # how many routine postings
+    patient_ref: str | None  # the claim's patient (party of a patient's share)
 
     @property
     def needs_review(self) -> bool:
@@ -294,6 +270,8 @@ class FastMatcher:
         self.adjustment_rules: dict[tuple[str, str], _AdjustmentRule] = {}
         self.fast_lines = 0
         self.texts: dict[int, str] = {}  # money_str of amounts seen (a remittance repeats a few)
+        # every posting merged as a summarised journal merges them (routine ones are not built)
+        self.applied_sums, self.unmatched_sums, self.order = PostingSums(), PostingSums(), 0
 
     def _money(self, minor: int) -> str:
         """``money_str(minor, currency)``, remembered."""
@@ -318,8 +296,32 @@ class FastMatcher:
         out = self.engine.apply(line.position, ledger_line(line, self.currency))
         postings = tuple(entry(p) for p in out.postings)
         if isinstance(out, LineApplication):
-            return Applied(line, out.claim_id, out.rule, out.score, out.outcome, out.explanation, postings)
+            for e in postings:
+                self.applied_sums.add_entry(e, self._next())
+            prefix = f"{self.engine.remittance_id}:{line.position}"
+            rows, written_off, cash = routine_split(postings, prefix)
+            patient = self.engine.claims[out.claim_id].patient_ref
+            routine = len(postings) - len(rows)
+            return Applied(
+                line,
+                out.claim_id,
+                out.rule,
+                out.score,
+                out.outcome,
+                out.explanation,
+                tuple(rows),
+                cash,
+                written_off,
+                routine,
+                patient,
+            )
+        for e in postings:
+            self.unmatched_sums.add_entry(e, self._next())
         return Unapplied(line, out, postings)
+
+    def _next(self) -> int:
+        self.order += 1
+        return self.order
 
     def _only_claim(self, line: LineIn) -> str | None:
         """The claim number when exactly one loaded claim could be the line's (the engine's
@@ -367,24 +369,26 @@ class FastMatcher:
         outcome, reason = self._classify(line, c.total, already)
         prefix = f"{m.remittance_id}:{line.position}"
         paid = line.paid
-        postings: list[Entry] = []
+        sums, patient = self.applied_sums, c.patient_ref
+        postings: list[Entry] = []  # to store: all but the routine ones, which go to the sums only
         if paid < 0:
             beyond = -paid > max(already, 0)
             memo = "takeback larger than what was paid on this claim" if beyond else "takeback of earlier payment"
-            postings.append(
-                Entry(f"{prefix}:1", _REVERSAL, paid, number, c.patient_ref, "", memo, False, beyond, False)
-            )
-            cash = paid
+            e = Entry(f"{prefix}:1", _REVERSAL, paid, number, patient, "", memo, False, beyond, False)
+            postings.append(e)
+            sums.add_entry(e, self._next())
+            cash, applied_cash = paid, 0
         else:
-            cash = min(paid, max(outstanding, 0))
+            cash = applied_cash = min(paid, max(outstanding, 0))
             if cash:
-                postings.append(Entry(f"{prefix}:1", _APPLIED, cash, number, None, "", "", False, False, False))
+                sums.add(_APPLIED_TEXT, False, "", "", cash, self._next())
             if paid - cash:
                 memo = f"paid {self._money(paid - cash)} more than the {self._money(outstanding)} outstanding"
-                postings.append(
-                    Entry(f"{prefix}:2", _OVERPAID, paid - cash, number, None, "", memo, False, True, False)
-                )
-        moved = 0
+                e = Entry(f"{prefix}:2", _OVERPAID, paid - cash, number, None, "", memo, False, True, False)
+                postings.append(e)
+                sums.add_entry(e, self._next())
+        routine = 1 if applied_cash else 0
+        moved = written_off = 0
         denial = line.status_code == DENIED_STATUS or (line.status_code != REVERSAL_STATUS and paid == 0)
         rules = self.adjustment_rules
         for n, (group, reason_code, amount) in enumerate(line.adjustments, start=1):
@@ -393,20 +397,46 @@ class FastMatcher:
             rule = rules.get((group, reason_code)) or self._adjustment_rule(group, reason_code)
             above = rule.write_off and abs(amount) > self.limit
             review = rule.other or (denial and rule.write_off)
-            memo = rule.memo + self.over_limit if above else rule.memo
-            pid = f"{prefix}:a{n}"
-            postings.append(
-                Entry(pid, rule.kind, amount, number, c.patient_ref, rule.code, memo, above, review, above or review)
-            )
             moved += amount
+            if not (above or review):  # routine: rebuilt by derived_entries, never stored
+                routine += 1
+                party = (patient or "") if rule.patient else ""
+                sums.add(rule.text, False, "", party, amount, self._next())
+                if rule.written_off:
+                    written_off += amount
+                continue
+            memo = rule.memo + self.over_limit if above else rule.memo
+            e = Entry(f"{prefix}:a{n}", rule.kind, amount, number, patient, rule.code, memo, above, review, True)
+            postings.append(e)
+            sums.add_entry(e, self._next())
         m.balances[number] = (already + paid, outstanding - cash - moved)
-        return Applied(line, number, MatchRule.CLAIM_ID, score, outcome, (*why, reason), tuple(postings))
+        why.append(reason)
+        return Applied(
+            line,
+            number,
+            MatchRule.CLAIM_ID,
+            score,
+            outcome,
+            tuple(why),
+            tuple(postings),
+            applied_cash,
+            written_off,
+            routine,
+            patient,
+        )
 
     def _adjustment_rule(self, group: str, reason_code: str) -> _AdjustmentRule:
-        kind = _GROUP_KIND[group]
+        kind = GROUP_KIND[group]
         code = f"{group}-{reason_code}"
         rule = _AdjustmentRule(
-            kind, code, f"{code}: {kind.value}", kind in WRITE_OFF_KINDS, kind is PostingKind.OTHER_ADJUSTMENT
+            kind,
+            code,
+            f"{code}: {kind.value}",
+            kind in WRITE_OFF_KINDS,
+            kind is PostingKind.OTHER_ADJUSTMENT,
+            str(kind),
+            kind is PostingKind.PATIENT_RESPONSIBILITY,
+            kind in WRITTEN_OFF_KINDS,
         )
         self.adjustment_rules[group, reason_code] = rule
         return rule

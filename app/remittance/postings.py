@@ -12,7 +12,6 @@ instead of 300,000, and :func:`remittance_postings` still lists every posting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,66 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Claim, LedgerPosting, Patient, RemittanceLine
-from app.ledger.postings import PostingKind
-from app.ledger.remittance import AdjustmentGroup
-from app.remittance.fastpath import Entry, LineIn, line_in
-
-# what a CAS group becomes (as app.ledger.cash_application and the fast path book it)
-GROUP_KIND = {
-    AdjustmentGroup.CONTRACTUAL.value: PostingKind.CONTRACTUAL_WRITE_OFF,
-    AdjustmentGroup.PATIENT_RESPONSIBILITY.value: PostingKind.PATIENT_RESPONSIBILITY,
-    AdjustmentGroup.OTHER.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.PAYER_INITIATED.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.CORRECTION.value: PostingKind.CORRECTION,
-}
-_ADJUSTMENT_KINDS = frozenset(GROUP_KIND.values())
-_APPLIED_PAYMENT = PostingKind.APPLIED_PAYMENT
-# write-offs reduce what a claim still expects (app.remittance.matcher.WRITE_OFFS)
-WRITTEN_OFF_KINDS = frozenset({PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, PostingKind.CORRECTION})
-
-
-def derived_entries(
-    line: LineIn, prefix: str, claim_number: str, patient_ref: str | None, cash: int, stored: set[str]
-) -> list[Entry]:
-    """The routine postings of a line applied under ``prefix`` to ``claim_number`` with ``cash``
-    applied, less those whose key is ``stored`` as a row (held ones, and every posting of lines
-    applied before routine postings were derived)."""
-    out: list[Entry] = []
-    key = f"{prefix}:1"
-    if cash > 0 and key not in stored:
-        out.append(Entry(key, PostingKind.APPLIED_PAYMENT, cash, claim_number, None, "", "", False, False, False))
-    for n, (group, reason, amount) in enumerate(line.adjustments, start=1):
-        key = f"{prefix}:a{n}"
-        if not amount or key in stored:
-            continue
-        kind = GROUP_KIND[group]
-        code = f"{group}-{reason}"
-        out.append(
-            Entry(key, kind, amount, claim_number, patient_ref, code, f"{code}: {kind.value}", False, False, False)
-        )
-    return out
-
-
-def routine_split(entries: Iterable[Entry], prefix: str) -> tuple[list[Entry], int, int]:
-    """Of a line applied under ``prefix``: (the entries to store as rows, the routine write-offs'
-    total, the cash applied). Routine: what :func:`derived_entries` rebuilds, i.e. not held, and
-    either the plain cash posting ``<prefix>:1`` or an adjustment ``<prefix>:a<n>``."""
-    rows: list[Entry] = []
-    written_off = cash = 0
-    one, adjustment = f"{prefix}:1", f"{prefix}:a"
-    for e in entries:
-        kind = e.kind
-        if kind is _APPLIED_PAYMENT:
-            if e.posting_id == one:
-                cash = e.amount
-                if not e.held and not e.memo and e.patient_ref is None:
-                    continue
-        elif kind in _ADJUSTMENT_KINDS and not e.held and e.posting_id.startswith(adjustment):
-            if kind in WRITTEN_OFF_KINDS:
-                written_off += e.amount
-            continue
-        rows.append(e)
-    return rows, written_off, cash
+from app.remittance.entries import Entry, derived_entries
+from app.remittance.fastpath import LineIn, line_in
 
 
 class PostingRecord(NamedTuple):
@@ -171,7 +112,7 @@ def line_entries(stored: StoredLine, rows: set[str]) -> list[Entry]:
     r = stored.row
     if not r.applied or not r.posting_prefix or r.number is None:
         return []
-    return derived_entries(stored.line, r.posting_prefix, r.number, r.ref, r.cash_minor, rows)
+    return derived_entries(stored.line.adjustments, r.posting_prefix, r.number, r.ref, r.cash_minor, rows)
 
 
 def remittance_postings(session: Session, remittance_id: int) -> list[PostingRecord]:

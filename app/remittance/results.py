@@ -1,9 +1,8 @@
-"""What applying one stored remittance produced, in minor units: postings, cash-application.csv, journal.
+"""What applying one stored remittance produced, in minor units: the lines' results and the journal.
 
-The same outputs as :class:`~app.ledger.postings.ApplicationResult` with
-:func:`~app.ledger.cash_application.cash_application_csv` and
-:func:`~app.ledger.journal_builders.journal_for_application`, built from the fast path's
-records so a 100,000-line remittance never becomes 500,000 Money objects.
+The same journal as :func:`~app.ledger.journal_builders.journal_for_application` of the
+engine's :class:`~app.ledger.postings.ApplicationResult`, built from the fast path's records and
+posting sums, so a 100,000-line remittance never becomes 300,000 postings, let alone Money objects.
 """
 
 from __future__ import annotations
@@ -11,27 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from app.ledger.cash_application import CASH_APPLICATION_HEADER
 from app.ledger.chart import AccountMap
-from app.ledger.csv_text import write_csv
 from app.ledger.journal_builders import journal_for_application
 from app.ledger.journals import JournalEntry, JournalLine
-from app.ledger.postings import ApplicationResult, Outcome, Posting, PostingKind
-from app.money import Money, exponent
-from app.remittance.fastpath import Applied, Entry, Unapplied, decimal_text
+from app.ledger.postings import ApplicationResult, Posting, PostingKind
+from app.money import Money
+from app.remittance.entries import Entry, PostingSums, derived_entries, posting_order
+from app.remittance.fastpath import Applied, Unapplied
 
 DETAIL_LINES = 40  # journals with more lines are summarised per account
+_AFTER_LINES = 1 << 62  # provider-level postings come after every line's
 _UNAPPLIED_KINDS = (PostingKind.UNAPPLIED, PostingKind.OVERPAYMENT)
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
 
 
 @dataclass(frozen=True, slots=True)
 class Results:
-    """Lines in file order (applied or not), the provider-level postings, and every posting
-    (in line order, then the provider-level ones)."""
+    """Lines in file order (applied or not), the provider-level postings, and every posting merged
+    by kind, held, reason and party (:class:`~app.remittance.entries.PostingSums`) in order."""
 
     remittance_id: str
     payer_code: str
@@ -39,7 +34,7 @@ class Results:
     currency: str
     lines: tuple[Applied | Unapplied, ...]
     provider: tuple[Entry, ...]
-    postings: tuple[Entry, ...]
+    sums: tuple[tuple[tuple[str, bool, str, str], int, int], ...]  # (key, count, total)
 
     @classmethod
     def of(
@@ -50,68 +45,51 @@ class Results:
         currency: str,
         lines: tuple[Applied | Unapplied, ...],
         provider: tuple[Entry, ...],
+        *line_sums: PostingSums,
     ) -> Results:
-        postings = (*(p for r in lines for p in r.postings), *provider)
-        return cls(remittance_id, payer_code, paid_on, currency, lines, provider, postings)
+        """``line_sums``: the sums of the postings of ``lines`` (the matcher's), in posting order."""
+        last = PostingSums()
+        for n, p in enumerate(provider):
+            last.add_entry(p, _AFTER_LINES + n)
+        merged = tuple(PostingSums.merged(*line_sums, last))
+        return cls(remittance_id, payer_code, paid_on, currency, lines, provider, merged)
 
     @property
     def unapplied_minor(self) -> int:
-        """Cash not applied to any claim balance (unmatched lines and overpayments)."""
-        return sum(p.amount for p in self.postings if p.kind in _UNAPPLIED_KINDS)
+        """Cash not applied to any claim balance (unmatched lines and overpayments; never routine)."""
+        return sum(p.amount for r in self.lines for p in r.postings if p.kind in _UNAPPLIED_KINDS)
 
-    def cash_application_csv(self) -> bytes:
-        """``cash-application.csv``: one row per posting (a line with no money: one row)."""
-        rid, cur, places = self.remittance_id, self.currency, exponent(self.currency)
-        rows: list[tuple[str, ...]] = []
+    def detailed(self) -> list[Entry]:
+        """Every posting, in line order then the provider-level ones (routine ones rebuilt)."""
+        out: list[Entry] = []
         for r in self.lines:
-            number = str(r.line.position + 1)
-            payer_ref = r.line.payer_claim_id or ""
-            if isinstance(r, Applied):
-                why = "; ".join(r.explanation)
-                head = (rid, number, payer_ref, r.claim_id, str(r.rule), str(r.score), str(r.outcome))
-                if not r.postings:
-                    rows.append((*head, "", "", "0.00", cur, "no", _yes(r.needs_review), why))
-                for p in r.postings:
-                    memo = f"{why}; {p.memo}" if p.memo and r.explanation else p.memo or why
-                    flags = (_yes(p.needs_approval), _yes(p.needs_review), memo)
-                    rows.append((*head, p.posting_id, str(p.kind), decimal_text(p.amount, places), cur, *flags))
-                continue
-            ranked = ", ".join(f"{c.claim_id} ({c.score}, {c.rule.value})" for c in r.detail.candidates)
-            why = r.detail.reason + (f"; candidates: {ranked}" if ranked else "")
-            head = (rid, number, payer_ref, r.line.claim_id or "", "", "", Outcome.UNMATCHED.value)
-            if not r.postings:
-                rows.append((*head, "", "", "0.00", cur, "no", "yes", why))
-            for p in r.postings:
-                rows.append((*head, p.posting_id, p.kind.value, decimal_text(p.amount, places), cur, "no", "yes", why))
-        for p in self.provider:
-            amount = decimal_text(p.amount, places)
-            plb = (rid, "", "", "", "", "", "provider adjustment", p.posting_id, p.kind.value, amount, cur)
-            rows.append((*plb, "no", _yes(p.needs_review), p.memo))
-        return write_csv(CASH_APPLICATION_HEADER, rows)
+            if isinstance(r, Applied) and r.routine:
+                prefix = f"{self.remittance_id}:{r.line.position}"
+                stored = {p.posting_id for p in r.postings}
+                routine = derived_entries(r.line.adjustments, prefix, r.claim_id, r.patient_ref, r.cash, stored)
+                out += sorted((*r.postings, *routine), key=lambda p: posting_order(p.posting_id))
+            else:
+                out += r.postings
+        return out + list(self.provider)
 
     def journal(self, accounts: AccountMap) -> JournalEntry | None:
         """The remittance's journal; a big one is built from postings merged by kind (same totals per account)."""
-        postings = self.postings
         cur = self.currency
-        if len(postings) <= DETAIL_LINES:
-            return journal_for_application(self._result(tuple(p.posting(cur) for p in postings)), accounts)
-        merged: dict[tuple[str, bool, str, str], list[int]] = {}  # kind as text: enum hashing is slow
-        for p in postings:
-            reason = p.reason_code if p.kind is PostingKind.PROVIDER_ADJUSTMENT else ""
-            party = (p.patient_ref or "") if p.kind is PostingKind.PATIENT_RESPONSIBILITY else ""
-            merged.setdefault((str(p.kind), p.held, reason, party), []).append(p.amount)
+        if sum(count for _, count, _ in self.sums) <= DETAIL_LINES:
+            postings = tuple(p.posting(cur) for p in self.detailed())
+            return journal_for_application(self._result(postings), accounts)
         summary = tuple(
             Posting(
                 f"{self.remittance_id}:sum{n}",
                 PostingKind(kind),
-                Money(sum(amounts), cur),
+                Money(total, cur),
                 None,
                 party or None,
                 reason,
-                f"{len(amounts)} {kind} posting(s)",
+                f"{count} {kind} posting(s)",
                 needs_approval=held,
             )
-            for n, ((kind, held, reason, party), amounts) in enumerate(merged.items(), start=1)
+            for n, ((kind, held, reason, party), count, total) in enumerate(self.sums, start=1)
         )
         return _summarised(journal_for_application(self._result(summary), accounts))
 
