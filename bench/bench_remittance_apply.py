@@ -2,14 +2,14 @@
 
 Run by hand: ``python bench/bench_remittance_apply.py [--claims N] [--pyx12-claims M] [--runs R]``.
 Generates the file with tests/x12/make835.py (2 service lines per claim, each with a CO and a PR
-adjustment: 3 postings per claim, as the same group and reason is
-one posting per claim; 1,000 claims per payment), bulk-inserts the matching claims
+adjustment: a cash posting and one posting per group and reason per claim, all routine, so none
+is stored as a ledger_posting row; 1,000 claims per payment), bulk-inserts the matching claims
 (with encounters and invoices) into a fresh SQLite file, then times ``import_remittance_file``
-(archive, parse, store, match, post, journal, artefacts, audit) R times, each on a fresh
-database in a fresh Python process, and quotes the median with where the time went (parse /
-store / match / write) and the process's high-water RSS; one more traced run gives the peak
-traced Python memory. pyx12 validates a file of the same shape with M claims, and the
-per-claim speed ratio is printed. Targets from the issue: >= 30x pyx12,
+(archive, parse, store, match, lines, claims, invoices, journal, artefacts, audit, commit) R times,
+each on a fresh database in a fresh Python process, and quotes the median with where the time
+went (parse / store / match / write) and the process's high-water RSS; one more traced run gives
+the peak traced Python memory. pyx12 validates a file of the same shape with M claims in the same
+run, and the per-claim speed ratio is printed. Targets from the issue: >= 30x pyx12,
 100,000 claims parsed and applied in under 3 s, peak memory under 150 MB.
 """
 
