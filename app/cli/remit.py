@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from app.cli.common import UsageError, acting_user, add_db_option, add_user_option, open_context, print_json
+from app.context import AppContext
 from app.errors import ParseError
 from app.remittance.approvals import decide_writeoff, rerun_matching
 from app.remittance.cash_csv import cash_application_csv
@@ -115,25 +117,22 @@ def cmd_decide(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cash_application(args: argparse.Namespace) -> int:
+def _write_csv(args: argparse.Namespace, make: Callable[[AppContext], bytes], what: str) -> int:
+    """Write what ``make`` builds to ``--out`` and say how many rows (after the header) it holds."""
     ctx = open_context(args)
     try:
-        data = ctx.query(cash_application_csv, args.remittance_id)
+        data = make(ctx)
     finally:
         ctx.close()
     args.out.write_bytes(data)
     rows = max(data.count(b"\n") - 1, 0)
-    print(f"{args.out}: {rows} row(s)", file=sys.stderr)
+    print(f"{args.out}: {rows} {what}", file=sys.stderr)
     return 0
+
+
+def cmd_cash_application(args: argparse.Namespace) -> int:
+    return _write_csv(args, lambda ctx: ctx.query(cash_application_csv, args.remittance_id), "row(s)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    ctx = open_context(args)
-    try:
-        data = export_journals(ctx, JournalFormat(args.format))
-    finally:
-        ctx.close()
-    args.out.write_bytes(data)
-    rows = max(data.count(b"\n") - 1, 0)
-    print(f"{args.out}: {rows} journal line(s)", file=sys.stderr)
-    return 0
+    return _write_csv(args, lambda ctx: export_journals(ctx, JournalFormat(args.format)), "journal line(s)")

@@ -34,7 +34,7 @@ from app.ledger.store import post_entries
 from app.money import Money, to_minor
 from app.remittance.bulk import insert_tuples, select_in, update_tuples
 from app.remittance.entries import Entry, entry
-from app.remittance.fastpath import Applied, FastMatcher, LineIn, Unapplied, line_in
+from app.remittance.fastpath import LINE_IN_COLUMNS, Applied, FastMatcher, LineIn, Unapplied, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
 from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
 from app.remittance.results import Results
@@ -125,20 +125,6 @@ def ledger_id(remittance_id: int) -> str:
     return f"REM{remittance_id}"
 
 
-_LINE_COLUMNS = (
-    RemittanceLine.id,
-    RemittanceLine.claim_ref,
-    RemittanceLine.payer_claim_ref,
-    RemittanceLine.patient_ref,
-    RemittanceLine.service_date,
-    RemittanceLine.status_code,
-    RemittanceLine.charged_minor,
-    RemittanceLine.paid_minor,
-    RemittanceLine.patient_resp_minor,
-    RemittanceLine.adjustments_json,
-    RemittanceLine.services_json,
-    RemittanceLine.applied,
-)
 _POSTING_COLUMNS = (
     "posting_key",
     "source_kind",
@@ -159,8 +145,8 @@ _POSTING_COLUMNS = (
 
 
 def _read_lines(session: Session, rem: Remittance) -> list[Any]:
-    """Every line's row (the columns of _LINE_COLUMNS) in stored order."""
-    q = select(*_LINE_COLUMNS).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)
+    """Every line's row (the columns of LINE_IN_COLUMNS) in stored order."""
+    q = select(*LINE_IN_COLUMNS).where(RemittanceLine.remittance_id == rem.id).order_by(RemittanceLine.id)
     return list(session.execute(q))
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
+from app.db.models import RemittanceLine
 from app.ledger.matching import CONFIDENT_SCORE, MatchRule
 from app.ledger.postings import (
     WRITE_OFF_KINDS,
@@ -158,6 +159,23 @@ class MergedAdjustments:
 
 def _adjustments(raw: list[dict[str, str]], amounts: Amounts) -> list[tuple[str, str, int]]:
     return [(_GROUPS.get(a["group"], "OA"), a["reason"], amounts(a["amount"])) for a in raw]
+
+
+# the columns of a stored line that line_in reads, in its order
+LINE_IN_COLUMNS = (
+    RemittanceLine.id,
+    RemittanceLine.claim_ref,
+    RemittanceLine.payer_claim_ref,
+    RemittanceLine.patient_ref,
+    RemittanceLine.service_date,
+    RemittanceLine.status_code,
+    RemittanceLine.charged_minor,
+    RemittanceLine.paid_minor,
+    RemittanceLine.patient_resp_minor,
+    RemittanceLine.adjustments_json,
+    RemittanceLine.services_json,
+    RemittanceLine.applied,
+)
 
 
 def line_in(index: int, row: Any, currency: str) -> LineIn:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Claim, LedgerPosting, Patient, RemittanceLine
 from app.remittance.entries import Entry, derived_entries
-from app.remittance.fastpath import LineIn, line_in
+from app.remittance.fastpath import LINE_IN_COLUMNS, LineIn, line_in
 
 
 class PostingRecord(NamedTuple):
@@ -61,18 +61,7 @@ _STORED = (
     LedgerPosting.needs_review,
 )
 LINE_COLUMNS = (
-    RemittanceLine.id,
-    RemittanceLine.claim_ref,
-    RemittanceLine.payer_claim_ref,
-    RemittanceLine.patient_ref,
-    RemittanceLine.service_date,
-    RemittanceLine.status_code,
-    RemittanceLine.charged_minor,
-    RemittanceLine.paid_minor,
-    RemittanceLine.patient_resp_minor,
-    RemittanceLine.adjustments_json,
-    RemittanceLine.services_json,
-    RemittanceLine.applied,
+    *LINE_IN_COLUMNS,
     RemittanceLine.posting_prefix,
     RemittanceLine.cash_minor,
     RemittanceLine.applied_at,
@@ -104,7 +93,7 @@ def stored_lines(session: Session, remittance_id: int) -> list[StoredLine]:
         .where(RemittanceLine.remittance_id == remittance_id)
         .order_by(RemittanceLine.id)
     )
-    return [StoredLine(line_in(i, (*r[:11], False), r.currency), r) for i, r in enumerate(session.execute(q))]
+    return [StoredLine(line_in(i, r[: len(LINE_IN_COLUMNS)], r.currency), r) for i, r in enumerate(session.execute(q))]
 
 
 def line_entries(stored: StoredLine, rows: set[str]) -> list[Entry]:

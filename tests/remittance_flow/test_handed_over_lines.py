@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 import app.remittance.ingest as ingest
 from app.db.models import Remittance, RemittanceLine
-from app.remittance.apply import _LINE_COLUMNS, Pending
-from app.remittance.fastpath import LineIn, line_in
+from app.remittance.apply import Pending
+from app.remittance.fastpath import LINE_IN_COLUMNS, LineIn, line_in
 from app.remittance.ingest import import_remittance_file
 from tests.remittance_flow.conftest import World
 from tests.remittance_flow.helpers import Pay, file_835, paid_claim
@@ -41,7 +41,7 @@ def test_handed_over_lines_equal_the_stored_rows(world: World, monkeypatch: pyte
         for rid, lines in handed.items():
             rem = s.get(Remittance, rid)
             assert rem is not None
-            q = select(*_LINE_COLUMNS).where(RemittanceLine.remittance_id == rid).order_by(RemittanceLine.id)
+            q = select(*LINE_IN_COLUMNS).where(RemittanceLine.remittance_id == rid).order_by(RemittanceLine.id)
             read_back = [line_in(i, row, rem.currency) for i, row in enumerate(s.execute(q))]
             assert [ln.row_id for ln in lines] == [None] * 4  # handed over before they were inserted
             assert [ln._replace(row_id=None) for ln in read_back] == list(lines)
