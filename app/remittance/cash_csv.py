@@ -65,7 +65,7 @@ def cash_application_csv(session: Session, remittance_id: int) -> bytes:
         own.sort(key=lambda p: posting_order(p[0]))
         payer_ref = r.payer_claim_ref or ""
         if r.applied:
-            why = r.explanation
+            why = r.explanation or (r.match_rule if not r.outcome else "")  # lines applied before outcomes were kept
             head = (ledger, str(n + 1), payer_ref, r.number or "", r.rule, str(r.score), r.outcome)
             if not own:
                 rows.append((*head, "", "", "0.00", cur, "no", _yes(r.outcome in _FLAGGED), why))

@@ -71,6 +71,7 @@ LINE_COLUMNS = (
     RemittanceLine.rule,
     RemittanceLine.score,
     RemittanceLine.explanation,
+    RemittanceLine.match_rule,
     Claim.number,
     Claim.patient_id,
     Patient.ref,
