@@ -28,7 +28,7 @@ from app.db.models import Claim, Invoice, LedgerPosting, Payer, Remittance, Remi
 from app.domain.status import ClaimStatus, RemittanceStatus, TaskPriority, advance, can_move
 from app.errors import NotFound
 from app.ledger.chart import AccountMap, AccountRole
-from app.ledger.postings import Outcome, PostingKind, UnmatchedLine
+from app.ledger.postings import Outcome, UnmatchedLine
 from app.ledger.remittance import ProviderAdjustment
 from app.ledger.store import post_entries
 from app.money import Money, to_minor
@@ -94,7 +94,6 @@ CLAIM_CHANGE_COLUMNS = (
     "note",
 )
 INVOICE_CHANGE_COLUMNS = ("invoice", "patient_due_before", "patient_due_after")
-_APPLIED = PostingKind.APPLIED_PAYMENT
 
 
 class Pending(NamedTuple):
@@ -258,14 +257,13 @@ class _Writer:
         for r in done:
             prefix = f"{ledger}:{r.line.position}"
             if isinstance(r, Applied):
-                rows, written_off, cash = r.postings, r.written_off, r.cash
                 why = "; ".join(r.explanation)
                 match_rule = f"{r.rule} ({r.score}): {why}"[:200]
                 claim_id = self.claims[r.claim_id].id
-                outcome, rule = str(r.outcome), str(r.rule)
-                rec = (claim_id, match_rule, True, outcome, rule, r.score, why, prefix, cash, written_off, now)
+                outcome, rule, cash = str(r.outcome), str(r.rule), r.cash
+                rec = (claim_id, match_rule, True, outcome, rule, r.score, why, prefix, cash, r.written_off, now)
                 self.records[r.line.position] = rec
-                yield from rows
+                yield from r.postings  # the routine ones are not among them
             else:
                 ranked = ", ".join(f"{c.claim_id} ({c.score}, {c.rule.value})" for c in r.detail.candidates)
                 why = r.detail.reason + (f"; candidates: {ranked}" if ranked else "")

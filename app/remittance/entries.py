@@ -136,9 +136,6 @@ class PostingSums:
         party = (e.patient_ref or "") if e.kind is PostingKind.PATIENT_RESPONSIBILITY else ""
         self.add(str(e.kind), e.held, reason, party, e.amount, order)
 
-    def count(self) -> int:
-        return sum(v[0] for v in self.items.values())
-
     @staticmethod
     def merged(*parts: PostingSums) -> list[tuple[tuple[str, bool, str, str], int, int]]:
         """(key, count, total) of several sums together, in order of first appearance."""
