@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.claims.artefacts import ArtefactStore
 from app.cli.common import UsageError, acting_user, add_db_option, add_user_option, open_context, print_json
 from app.context import AppContext
 from app.errors import ParseError
@@ -131,7 +132,10 @@ def _write_csv(args: argparse.Namespace, make: Callable[[AppContext], bytes], wh
 
 
 def cmd_cash_application(args: argparse.Namespace) -> int:
-    return _write_csv(args, lambda ctx: ctx.query(cash_application_csv, args.remittance_id), "row(s)")
+    def build(ctx: AppContext) -> bytes:
+        return ctx.query(cash_application_csv, ArtefactStore(ctx.paths.archive), args.remittance_id)
+
+    return _write_csv(args, build, "row(s)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from app.ledger.remittance import (
 )
 from app.money import Money, total
 
-_GROUP_KIND = {
+GROUP_KIND: dict[str, PostingKind] = {  # what a CAS group becomes (the fast path books the same)
     AdjustmentGroup.CONTRACTUAL: PostingKind.CONTRACTUAL_WRITE_OFF,
     AdjustmentGroup.PATIENT_RESPONSIBILITY: PostingKind.PATIENT_RESPONSIBILITY,
     AdjustmentGroup.OTHER: PostingKind.OTHER_ADJUSTMENT,
@@ -122,7 +122,7 @@ def _adjustment_postings(
     for n, adj in enumerate(line.adjustments, start=1):
         if adj.amount.minor == 0:
             continue
-        kind = _GROUP_KIND[adj.group]
+        kind = GROUP_KIND[adj.group]
         above = kind in WRITE_OFF_KINDS and abs(adj.amount).minor > writeoff_limit.minor
         review = kind is PostingKind.OTHER_ADJUSTMENT or (line.is_denial and kind in WRITE_OFF_KINDS)
         memo = f"{adj.group.value}-{adj.reason_code}: {kind.value}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.audit import Actor, record
@@ -32,17 +32,19 @@ def post_entries(session: Session, clock: Clock, actor: Actor, entries: Iterable
         )
         session.add(row)
         session.flush()
-        for line in entry.lines:
-            session.add(
-                JournalLineRow(
-                    entry_id=row.id,
-                    account=line.account,
-                    debit_minor=line.debit.minor,
-                    credit_minor=line.credit.minor,
-                    currency=line.currency,
-                    memo=line.memo[:300],
-                )
-            )
+        lines = [
+            {
+                "entry_id": row.id,
+                "account": line.account,
+                "debit_minor": line.debit.minor,
+                "credit_minor": line.credit.minor,
+                "currency": line.currency,
+                "memo": line.memo[:300],
+            }
+            for line in entry.lines
+        ]
+        if lines:  # one bulk statement, not an ORM object per line
+            session.execute(insert(JournalLineRow), lines)
         record(
             session,
             clock,

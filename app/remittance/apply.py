@@ -212,6 +212,9 @@ class _Writer:
     ledger: str  # the ledger id postings are keyed under ("REM5", "REM5-rerun3")
     records: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # per line position: RECORD_COLUMNS
 
+    def __post_init__(self) -> None:
+        self.now = self.clock.now()  # one time for every row this application writes
+
     def postings(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> int:
         """Store the postings a person may need to see (see app.remittance.postings); the routine
         ones of applied lines are kept on the lines (``self.records``). Returns how many are held."""
@@ -222,7 +225,7 @@ class _Writer:
                 )
             )
         )
-        now, rid, cur, held = self.clock.now(), self.rem.id, self.rem.currency, 0
+        now, rid, cur, held = self.now, self.rem.id, self.rem.currency, 0
         rows = []
         for p in self._stored(done, provider):
             if p.posting_id in keys:
@@ -253,7 +256,7 @@ class _Writer:
 
     def _stored(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> Iterator[Entry]:
         """The postings to store as rows, in posting order; fills ``self.records`` per line."""
-        now, ledger = self.clock.now(), self.ledger
+        now, ledger = self.now, self.ledger
         for r in done:
             prefix = f"{ledger}:{r.line.position}"
             if isinstance(r, Applied):
@@ -278,7 +281,7 @@ class _Writer:
         per_claim: dict[str, list[Applied]] = {}
         for app in applied:
             per_claim.setdefault(app.claim_id, []).append(app)
-        now, updates, changes = self.clock.now(), [], []
+        now, updates, changes = self.now, [], []
         copay: dict[int, int] = {}
         moves: dict[tuple[ClaimStatus, tuple[Outcome, ...]], tuple[ClaimStatus, str]] = {}  # few distinct
         for number, apps in per_claim.items():

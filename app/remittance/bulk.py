@@ -96,6 +96,7 @@ def select_in(
     ``{mark}`` with the driver's placeholder: no statement compiled per call, as the bulk writes.
     ``params`` bind the ``{mark}`` placeholders before the list (already as the driver wants them);
     ``result_types``: per column, a SQLAlchemy type whose result processor is applied (None: as read)."""
+    session.flush()  # as a query through the session would: pending changes are seen
     conn = session.connection()
     dialect = conn.dialect
     mark = "?" if dialect.paramstyle == "qmark" else "%s"

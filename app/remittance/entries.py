@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from app.ledger.cash_application import GROUP_KIND
 from app.ledger.postings import Posting, PostingKind
-from app.ledger.remittance import AdjustmentGroup
 from app.money import Money
 
 
@@ -50,14 +50,6 @@ def entry(p: Posting) -> Entry:
     )
 
 
-# what a CAS group becomes (as app.ledger.cash_application and the fast path book it)
-GROUP_KIND = {
-    AdjustmentGroup.CONTRACTUAL.value: PostingKind.CONTRACTUAL_WRITE_OFF,
-    AdjustmentGroup.PATIENT_RESPONSIBILITY.value: PostingKind.PATIENT_RESPONSIBILITY,
-    AdjustmentGroup.OTHER.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.PAYER_INITIATED.value: PostingKind.OTHER_ADJUSTMENT,
-    AdjustmentGroup.CORRECTION.value: PostingKind.CORRECTION,
-}
 _ADJUSTMENT_KINDS = frozenset(GROUP_KIND.values())
 _APPLIED_PAYMENT = PostingKind.APPLIED_PAYMENT
 # write-offs reduce what a claim still expects (app.remittance.matcher.WRITE_OFFS)

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from app.db.models import RemittanceLine
+from app.ledger.cash_application import GROUP_KIND
 from app.ledger.matching import CONFIDENT_SCORE, MatchRule
 from app.ledger.postings import (
     WRITE_OFF_KINDS,
@@ -31,7 +32,6 @@ from app.ledger.remittance import DENIED_STATUS, REVERSAL_STATUS, Adjustment, Ad
 from app.ledger.remittance import RemittanceLine as LedgerLine
 from app.money import Money, exponent, to_minor
 from app.remittance.entries import (
-    GROUP_KIND,
     WRITTEN_OFF_KINDS,
     Entry,
     PostingSums,
@@ -40,7 +40,7 @@ from app.remittance.entries import (
 )
 from app.remittance.matcher import Matcher
 
-_GROUPS = {g.value: g.value for g in AdjustmentGroup}
+GROUPS = {g.value: g.value for g in AdjustmentGroup}  # unknown groups are read as OA
 # no adjustment kind moves cash, so an adjustment posting is held exactly when it needs approval or review
 _CONTRACTUAL, _CORRECTION = AdjustmentGroup.CONTRACTUAL.value, AdjustmentGroup.CORRECTION.value
 
@@ -158,7 +158,7 @@ class MergedAdjustments:
 
 
 def _adjustments(raw: list[dict[str, str]], amounts: Amounts) -> list[tuple[str, str, int]]:
-    return [(_GROUPS.get(a["group"], "OA"), a["reason"], amounts(a["amount"])) for a in raw]
+    return [(GROUPS.get(a["group"], "OA"), a["reason"], amounts(a["amount"])) for a in raw]
 
 
 # the columns of a stored line that line_in reads, in its order

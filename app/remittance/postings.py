@@ -105,13 +105,15 @@ def line_entries(stored: StoredLine, rows: set[str]) -> list[Entry]:
     return derived_entries(stored.line.adjustments, r.posting_prefix, r.number, r.ref, r.cash_minor, rows)
 
 
-def remittance_postings(session: Session, remittance_id: int) -> list[PostingRecord]:
+def remittance_postings(
+    session: Session, remittance_id: int, lines: list[StoredLine] | None = None
+) -> list[PostingRecord]:
     """Every posting of a remittance: its ledger_posting rows and the routine ones derived from
-    its lines, ordered by posting key."""
+    its lines (``lines``: as :func:`stored_lines` read them, if already read), ordered by key."""
     q = select(*_STORED).where(LedgerPosting.source_kind == "remittance", LedgerPosting.source_id == remittance_id)
-    out = [PostingRecord._make(r) for r in session.execute(q)]
+    out = [PostingRecord._make(r) for r in session.execute(q.order_by(LedgerPosting.id))]
     keys = {p.posting_key for p in out}
-    for stored in stored_lines(session, remittance_id):
+    for stored in stored_lines(session, remittance_id) if lines is None else lines:
         r = stored.row
         for e in line_entries(stored, keys):
             out.append(

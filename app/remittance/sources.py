@@ -17,7 +17,7 @@ from app.claims.xml_payload import parse_remittance_xml
 from app.errors import ValidationFailed
 from app.imports.csv_mapping import ColumnMapping, FieldKind, FieldSpec, ImportSchema, read_mapped_csv
 from app.money import Money
-from app.x12.lane835 import LanePayment, from_reference, read_835_lane
+from app.x12.lane835 import LanePayment, first_service_date, from_reference, read_835_lane
 from app.x12.remittance import Adjustment, ClaimPayment, RemittancePayment
 from app.x12.x835 import parse_835
 
@@ -72,13 +72,9 @@ def detect_kind(data: bytes) -> FileKind:
     return FileKind.CSV
 
 
-def _first_service_date(claim: ClaimPayment) -> date | None:
-    return next((s.service_date for s in claim.services if s.service_date), None)
-
-
 def _from_835(data: bytes, filename: str, currency: str) -> Iterator[ReadPayment]:
     for payment in parse_835(data, filename):
-        dates = tuple(_first_service_date(c) for c in payment.claims)
+        dates = tuple(first_service_date(c) for c in payment.claims)
         yield ReadPayment(payment, currency, ("",) * len(payment.claims), dates)
 
 

@@ -25,8 +25,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _esc
 from typing import Any, Final
 
-from app.ledger.remittance import AdjustmentGroup
-from app.remittance.fastpath import Amounts, LineIn, stored_line
+from app.remittance.fastpath import GROUPS, Amounts, LineIn, stored_line
 from app.x12.remittance import ClaimPayment, RemittancePayment, claim_json, payment_dict, payment_json
 from app.x12.segments import ISA_LENGTH, read_delimiters
 from app.x12.x835 import parse_835
@@ -40,7 +39,6 @@ _WINDOW: Final = 1 << 20  # bytes decoded and split at a time
 _MEMO_LIMIT: Final = 50_000  # distinct segment/amount texts remembered before starting afresh
 _ISA_WIDTHS: Final = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _CONTROL: Final = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"})
-_GROUPS: Final = {g.value: g.value for g in AdjustmentGroup}  # as fastpath: unknown groups are OA
 
 # What a segment is to the lane (first item of its classification tuple).
 _IGNORE, _CAS, _SVC, _DTM, _CLP, _CLOSE, _OTHER = range(7)
@@ -103,7 +101,7 @@ def read_835_lane(data: bytes, filename: str, currency: str) -> Iterator[LanePay
 
 
 def first_service_date(claim: ClaimPayment) -> date | None:
-    """The service date a remittance line stores (as ``sources._first_service_date``)."""
+    """The service date a remittance line stores: its first service line's."""
     return next((s.service_date for s in claim.services if s.service_date), None)
 
 
@@ -256,7 +254,7 @@ class _Segments:
         else:
             pairs = [(f[i], f[i + 1]) for i in range(2, min(len(f), 20), 3) if f[i]]
         head = f'{{"group": {_esc(group)}, "reason": '
-        mapped = _GROUPS.get(group, "OA")
+        mapped = GROUPS.get(group, "OA")
         frags, items = [], []
         for reason, raw in pairs:
             text, minor = self.money(raw)

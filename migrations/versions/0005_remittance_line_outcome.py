@@ -40,6 +40,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lines applied since this revision keep their routine postings only as these columns: dropping
+    # them would lose money records, so refuse while there are any (restore the backup made before
+    # the upgrade instead). Lines kept their service lines in remittance.json only: give them "[]".
+    bind = op.get_bind()
+    derived = bind.execute(sa.text("SELECT COUNT(*) FROM remittance_line WHERE posting_prefix <> ''")).scalar()
+    if derived:
+        raise RuntimeError(
+            f"Cannot downgrade below 0005: {derived} remittance line(s) hold postings that exist nowhere else. "
+            "Restore the database backup made before the upgrade instead."
+        )
+    op.execute("UPDATE remittance_line SET services_json = '[]' WHERE services_json = ''")
     with op.batch_alter_table('ledger_posting', schema=None) as batch_op:
         batch_op.drop_column('needs_review')
         batch_op.drop_column('needs_approval')

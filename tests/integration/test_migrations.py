@@ -93,3 +93,38 @@ def test_an_older_database_with_rows_is_backed_up_and_upgraded(tmp_path: Path) -
     finally:
         con.close()
     db.dispose()
+
+
+def test_downgrade_below_0005_refuses_to_drop_lines_holding_postings(tmp_path: Path) -> None:
+    """Lines applied since 0005 keep their routine postings only on the line: dropping the columns
+    would lose money records, so the downgrade refuses and nothing changes; without such lines it
+    runs and gives the lines kept without services the old '[]'."""
+    db = Database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    try:
+        upgrade_to_head(db)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO remittance (id, source_format, filename, raw_sha256, trace_number, total_paid_minor, "
+                "unapplied_minor, currency, payer_name, method, provider_adjustments_json, received_at, status) "
+                "VALUES (1, 'x12_835', 'f', 's', 'T1', 0, 0, 'GBP', '', '', '[]', '2026-12-05 08:00:00', 'applied')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO remittance_line (remittance_id, claim_ref, payer_claim_ref, status_code, charged_minor, "
+                "paid_minor, patient_resp_minor, currency, adjustments_json, services_json, match_rule, applied, "
+                "posting_prefix) VALUES (1, 'C1', '', '1', 100, 100, 0, 'GBP', '[]', '', '', 1, 'REM1:0')"
+            )
+        try:
+            downgrade(db, "0004")
+        except RuntimeError as exc:
+            assert "hold postings that exist nowhere else" in str(exc)
+        else:
+            raise AssertionError("the downgrade went through")
+        assert current_revision(db) == head_revision(db)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE remittance_line SET posting_prefix = ''")
+        downgrade(db, "0004")
+        assert current_revision(db) == "0004"
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT services_json FROM remittance_line").scalar() == "[]"
+    finally:
+        db.dispose()

@@ -58,7 +58,7 @@ def test_full_payment_pays_claim_and_raises_copay(world: World) -> None:
         assert rem is not None and rem.status is RemittanceStatus.APPLIED and rem.total_paid_minor == 8000
         store = ArtefactStore(world.ctx.paths.archive)
         doc = artefact_bytes(s, store, "remittance", rem.id, "remittance.json")
-        csv = cash_application_csv(s, rem.id)
+        csv = cash_application_csv(s, store, rem.id)
     assert doc is not None and b'"trace_number": "TRC1"' in doc
     assert csv is not None and b"CLM0000001" in csv and b"contractual write-off" in csv
     assert _count(world, JournalEntry) == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog
 
+from app.claims.artefacts import ArtefactStore
 from app.domain.status import RemittanceStatus
 from app.queries.paging import ListQuery, Page
 from app.remittance.approvals import decide_writeoff, rerun_matching
@@ -111,6 +112,9 @@ class RemittancesView(ListPage):
         self.import_file(QFileDialog.getOpenFileName(self, "Import remittance file", "", "Remittances (*)")[0])
 
     def _choose_export(self) -> None:
+        if self.current_row() is None:
+            self.env.notify("Select a remittance first.")
+            return
         self.export_cash_application(
             QFileDialog.getSaveFileName(self, "Save cash application", "cash-application.csv", "CSV (*.csv)")[0]
         )
@@ -127,7 +131,7 @@ class RemittancesView(ListPage):
         self.env.act(lambda: self._write_cash_application(rid, Path(path)), self.env.notify)
 
     def _write_cash_application(self, remittance_id: int, path: Path) -> str:
-        path.write_bytes(self.ctx.query(cash_application_csv, remittance_id))
+        path.write_bytes(self.ctx.query(cash_application_csv, ArtefactStore(self.ctx.paths.archive), remittance_id))
         return f"Cash application of the remittance saved to {path}."
 
     def import_file(self, path: str) -> None:
