@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit import Actor, record, snapshot
 from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
-from app.db.models import Claim, Invoice, LedgerPosting, Payer, Remittance, RemittanceLine
+from app.db.models import Claim, Invoice, LedgerPosting, Remittance, RemittanceLine
 from app.domain.status import ClaimStatus, RemittanceStatus, TaskPriority, advance, can_move
 from app.errors import NotFound
 from app.ledger.chart import AccountMap, AccountRole
@@ -36,7 +36,7 @@ from app.remittance.bulk import insert_tuples, select_in, update_tuples
 from app.remittance.entries import Entry, entry
 from app.remittance.fastpath import LINE_IN_COLUMNS, Applied, FastMatcher, LineIn, Unapplied, line_in
 from app.remittance.matcher import ClaimRow, Matcher, load_candidates
-from app.remittance.policy import account_map, tolerance_rules, writeoff_limit
+from app.remittance.policy import Policy
 from app.remittance.results import Results
 from app.tasks import open_task
 
@@ -378,12 +378,6 @@ def _held_task(session: Session, clock: Clock, actor: Actor, rem: Remittance, he
     )
 
 
-def _payer_code(session: Session, rem: Remittance) -> str:
-    if rem.payer_id is None:
-        return ""
-    return str(session.scalar(select(Payer.code).where(Payer.id == rem.payer_id)) or "")
-
-
 def _unapplied_accounts(accounts: AccountMap) -> AccountMap:
     """A re-run moves money already in unapplied cash: the 'bank' side is the unapplied account."""
     code = accounts.code(AccountRole.UNAPPLIED_CASH)
@@ -400,14 +394,17 @@ def apply_stored(
     *,
     accept_unbalanced: bool = False,
     pending: Pending | None = None,
+    policy: Policy | None = None,
 ) -> ApplyOutcome:
     """Apply the lines of a stored remittance not applied yet; idempotent.
 
     ``pending``: the lines of a remittance just stored without them (see ingest.store_payment);
-    they are inserted here, matched or not, once.
+    they are inserted here, matched or not, once. ``policy``: the settings already read in this
+    unit of work (an import applies every payment of a file with one).
     """
     with without_gc_pauses():
-        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, pending)
+        rules = policy or Policy(session)
+        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, pending, rules)
 
 
 @contextmanager
@@ -435,6 +432,7 @@ def _apply_stored(
     remittance_id: int,
     accept_unbalanced: bool,
     pending: Pending | None,
+    policy: Policy,
 ) -> ApplyOutcome:
     rem = session.get(Remittance, remittance_id, with_for_update=True)  # two desks re-running: one waits
     if rem is None:
@@ -464,7 +462,7 @@ def _apply_stored(
     done_before = count - len(todo)
     rid = ledger_id(rem.id) if first else f"{ledger_id(rem.id)}-rerun{done_before}"
     claims = load_candidates(session, todo, clock.now())
-    payer = _payer_code(session, rem)
+    payer = policy.payer_code(rem.payer_id)
     paid_on: date = rem.payment_date or clock.now().date()
     matcher = Matcher(
         rid,
@@ -472,8 +470,8 @@ def _apply_stored(
         paid_on,
         rem.currency,
         claims,
-        tolerance_rules(session, rem.currency),
-        writeoff_limit(session, rem.currency),
+        policy.tolerance_rules(rem.currency),
+        policy.writeoff_limit(rem.currency),
     )
     fast = FastMatcher(matcher)
     done = [fast.apply(line) for line in todo]
@@ -500,7 +498,7 @@ def _apply_stored(
         _unmatched_task(session, clock, actor, rem, un.detail)
     if held:
         _held_task(session, clock, actor, rem, held)
-    accounts = account_map(session)
+    accounts = policy.account_map()
     journal = result.journal(accounts if first else _unapplied_accounts(accounts))
     posted = tuple(post_entries(session, clock, actor, [journal])) if journal is not None else ()
     before = snapshot(rem)

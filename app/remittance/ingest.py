@@ -27,6 +27,7 @@ from app.imports.csv_mapping import ColumnMapping
 from app.money import to_minor
 from app.remittance.apply import ApplyOutcome, Pending, apply_stored, without_gc_pauses
 from app.remittance.fastpath import MergedAdjustments
+from app.remittance.policy import Policy
 from app.remittance.sources import FileKind, detect_kind, prepared_payments
 from app.settings import get_setting
 from app.users import Permission, require
@@ -146,6 +147,7 @@ def process_file(
     payers = PayerIndex(s, payer_code)
     currency = str(get_setting(s, "clinic.currency") or "GBP")
     ids, outcomes, skipped = [], [], []
+    policy = Policy(s)  # every payment of the file is applied with the same settings, read once
     with without_gc_pauses():
         for payment, cur in prepared_payments(kind, data, file.filename, currency=currency, mapping=mapping):
             stored = store_payment(s, ctx.clock, actor, store, file, kind, payment, cur, payers.find(payment.payer))
@@ -154,7 +156,7 @@ def process_file(
                 continue
             rid, pending = stored
             ids.append(rid)
-            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, pending=pending))
+            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, pending=pending, policy=policy))
     file.status = "flagged" if any(o.status is RemittanceStatus.FLAGGED for o in outcomes) else "processed"
     lines = [o.message for o in outcomes]
     lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]

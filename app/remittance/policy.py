@@ -14,8 +14,10 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.models import Payer
 from app.errors import ValidationFailed
 from app.ledger.accounting_exports import ExternalAccountMap
 from app.ledger.chart import DEFAULT_CHART, AccountMap
@@ -67,3 +69,38 @@ def external_map(session: Session) -> ExternalAccountMap:
         )
     except (AttributeError, TypeError, ValueError) as exc:
         raise ValidationFailed("The accounting.external_map setting cannot be used.", [str(exc)]) from exc
+
+
+class Policy:
+    """The cash-application settings of one unit of work, each read once: a file of many payments
+    applies them all with the same rules (Settings cannot change in the middle of an import)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._tolerance: dict[str, dict[str, ToleranceRule]] = {}
+        self._limit: dict[str, Money] = {}
+        self._accounts: AccountMap | None = None
+        self._payers: dict[int, str] = {}
+
+    def tolerance_rules(self, currency: str) -> dict[str, ToleranceRule]:
+        if currency not in self._tolerance:
+            self._tolerance[currency] = tolerance_rules(self.session, currency)
+        return self._tolerance[currency]
+
+    def writeoff_limit(self, currency: str) -> Money:
+        if currency not in self._limit:
+            self._limit[currency] = writeoff_limit(self.session, currency)
+        return self._limit[currency]
+
+    def account_map(self) -> AccountMap:
+        if self._accounts is None:
+            self._accounts = account_map(self.session)
+        return self._accounts
+
+    def payer_code(self, payer_id: int | None) -> str:
+        if payer_id is None:
+            return ""
+        if payer_id not in self._payers:
+            code = self.session.scalar(select(Payer.code).where(Payer.id == payer_id))
+            self._payers[payer_id] = str(code or "")
+        return self._payers[payer_id]
