@@ -106,10 +106,7 @@ def record(
     reason: str = "",
 ) -> AuditEvent:
     """Append one event in the caller's transaction (so it commits or rolls back with the change)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
-    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    prev_id, prev_hash, head = _chain_end(session)
     now = clock.now()
     before_json = json.dumps(before, sort_keys=True, default=str)
     after_json = json.dumps(after, sort_keys=True, default=str)
@@ -140,15 +137,34 @@ def record(
         hash=digest,
     )
     session.add(event)
-    head = session.get(Setting, HEAD_KEY)
     head_value = json.dumps({"id": event_id, "hash": digest})
     if head is None:
-        session.add(Setting(key=HEAD_KEY, value_json=head_value, updated_at=now))
+        head = Setting(key=HEAD_KEY, value_json=head_value, updated_at=now)
+        session.add(head)
     else:
         head.value_json = head_value
         head.updated_at = now
     session.flush()
+    session.info[_CHAIN_END] = (session.get_transaction(), event_id, digest, head)
     return event
+
+
+_CHAIN_END = "audit.chain_end"  # session.info: (transaction, last id, last hash, head row) written in it
+
+
+def _chain_end(session: Session) -> tuple[int, str, Setting | None]:
+    """The newest event's id and hash, and the chain head row. Read (under the PostgreSQL lock that
+    keeps other desks from appending until this transaction ends) at a transaction's first event;
+    then remembered for the rest of it: nothing else appends while the lock or SQLite's write lock
+    is held. Re-read inside a savepoint, which could roll back what was remembered."""
+    known = session.info.get(_CHAIN_END)
+    if known is not None and known[0] is session.get_transaction() and not session.in_nested_transaction():
+        return known[1], known[2], known[3]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
+    return prev_id, prev_hash, session.get(Setting, HEAD_KEY)
 
 
 @dataclass(frozen=True, slots=True)
