@@ -52,7 +52,7 @@ def entry(p: Posting) -> Entry:
 
 _ADJUSTMENT_KINDS = frozenset(GROUP_KIND.values())
 _APPLIED_PAYMENT = PostingKind.APPLIED_PAYMENT
-# write-offs reduce what a claim still expects (app.remittance.matcher.WRITE_OFFS)
+# write-offs: they reduce what a claim still expects (the matcher sums them per claim)
 WRITTEN_OFF_KINDS = frozenset({PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, PostingKind.CORRECTION})
 
 

@@ -33,6 +33,7 @@ from app.ledger.remittance import (
 )
 from app.money import Money
 from app.remittance.bulk import bind_value, select_in
+from app.remittance.entries import WRITTEN_OFF_KINDS
 
 CHUNK = 2000
 RECENT_DAYS = 540  # paid claims this recent are still candidates, so reversals find theirs
@@ -43,7 +44,6 @@ OPEN_STATUSES = (
     ClaimStatus.DENIED,
     ClaimStatus.PAID,
 )
-WRITE_OFFS = (PostingKind.CONTRACTUAL_WRITE_OFF, PostingKind.OTHER_ADJUSTMENT, PostingKind.CORRECTION)
 _MOVES_CASH = (PostingKind.APPLIED_PAYMENT, PostingKind.REVERSAL)
 
 
@@ -92,7 +92,7 @@ _CANDIDATES = (
     # adjudicated_at is not indexed: filtered beside the lookup, not used for it
     "WHERE (c.adjudicated_at IS NULL OR c.adjudicated_at >= {mark}) AND %s IN ({in})"
 )
-_KINDS = ", ".join(f"'{k.value}'" for k in WRITE_OFFS)
+_KINDS = ", ".join(sorted(f"'{k.value}'" for k in WRITTEN_OFF_KINDS))
 _WRITTEN_OFF = (
     "SELECT claim_id, SUM(amount_minor) FROM ledger_posting WHERE claim_id IN ({in}) "
     f"AND kind IN ({_KINDS}) AND status IN ('posted', 'approved') GROUP BY claim_id"
