@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +22,6 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from app.audit import Actor, record, snapshot
-from app.claims.artefacts import ArtefactStore
 from app.clock import Clock
 from app.db.models import Claim, Invoice, LedgerPosting, Remittance, RemittanceLine
 from app.domain.status import ClaimStatus, RemittanceStatus, TaskPriority, advance, can_move
@@ -215,9 +214,9 @@ class _Writer:
     def __post_init__(self) -> None:
         self.now = self.clock.now()  # one time for every row this application writes
 
-    def postings(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> int:
-        """Store the postings a person may need to see (see app.remittance.postings); the routine
-        ones of applied lines are kept on the lines (``self.records``). Returns how many are held."""
+    def postings(self, postings: Iterable[Entry]) -> int:
+        """Store postings not stored before (those a person may need to see: see
+        app.remittance.postings); returns how many are held."""
         keys = set(
             self.session.scalars(
                 select(LedgerPosting.posting_key).where(
@@ -227,7 +226,7 @@ class _Writer:
         )
         now, rid, cur, held = self.now, self.rem.id, self.rem.currency, 0
         rows = []
-        for p in self._stored(done, provider):
+        for p in postings:
             if p.posting_id in keys:
                 continue
             claim = self.claims.get(p.claim_id or "")
@@ -254,9 +253,12 @@ class _Writer:
         insert_tuples(self.session, _table(LedgerPosting), _POSTING_COLUMNS, rows)
         return held
 
-    def _stored(self, done: Sequence[Applied | Unapplied], provider: Sequence[Entry]) -> Iterator[Entry]:
-        """The postings to store as rows, in posting order; fills ``self.records`` per line."""
+    def record_lines(self, done: Sequence[Applied | Unapplied]) -> list[Entry]:
+        """Keep what applying each line gave (``self.records``, per line position: the values of
+        RECORD_COLUMNS, for :meth:`insert_lines` or :meth:`lines`); returns the lines' postings to
+        store as rows, in posting order (the routine ones of applied lines are not among them)."""
         now, ledger = self.now, self.ledger
+        out: list[Entry] = []
         for r in done:
             prefix = f"{ledger}:{r.line.position}"
             if isinstance(r, Applied):
@@ -266,14 +268,14 @@ class _Writer:
                 outcome, rule, cash = str(r.outcome), str(r.rule), r.cash
                 rec = (claim_id, match_rule, True, outcome, rule, r.score, why, prefix, cash, r.written_off, now)
                 self.records[r.line.position] = rec
-                yield from r.postings  # the routine ones are not among them
+                out += r.postings
             else:
                 ranked = ", ".join(f"{c.claim_id} ({c.score}, {c.rule.value})" for c in r.detail.candidates)
                 why = r.detail.reason + (f"; candidates: {ranked}" if ranked else "")
                 match_rule = f"unmatched: {r.detail.reason}"[:200]
                 self.records[r.line.position] = (None, match_rule, False, _UNMATCHED, "", 0, why, prefix, 0, 0, None)
-                yield from r.postings
-        yield from provider
+                out += r.postings
+        return out
 
     def claims_and_invoices(self, applied: Sequence[Applied]) -> dict[str, Any]:
         """Update the claims' paid, patient share and status and the invoices' co-pay due; returns
@@ -321,7 +323,7 @@ class _Writer:
 
     def insert_lines(self, pending: Pending, applied: bool) -> None:
         """Insert a new remittance's lines; ``applied``: with what applying each one gave
-        (``self.records``, filled by :meth:`postings`), else as received."""
+        (``self.records``, kept by :meth:`record_lines`), else as received."""
         if not applied:
             empty = ("", "", 0, "", "", 0, 0, None)
             rows = [(*row, *empty) for row in pending.rows]
@@ -389,7 +391,6 @@ def apply_stored(
     session: Session,
     clock: Clock,
     actor: Actor,
-    store: ArtefactStore,
     remittance_id: int,
     *,
     accept_unbalanced: bool = False,
@@ -404,7 +405,7 @@ def apply_stored(
     """
     with without_gc_pauses():
         rules = policy or Policy(session)
-        return _apply_stored(session, clock, actor, store, remittance_id, accept_unbalanced, pending, rules)
+        return _apply_stored(session, clock, actor, remittance_id, accept_unbalanced, pending, rules)
 
 
 @contextmanager
@@ -428,7 +429,6 @@ def _apply_stored(
     session: Session,
     clock: Clock,
     actor: Actor,
-    store: ArtefactStore,
     remittance_id: int,
     accept_unbalanced: bool,
     pending: Pending | None,
@@ -488,7 +488,7 @@ def _apply_stored(
     sums = (fast.applied_sums, fast.unmatched_sums) if first else (fast.applied_sums,)
     result = Results.of(rid, payer, paid_on, rem.currency, tuple(done if first else applied), provider, *sums)
     writer = _Writer(session, clock, rem, claims, rid)
-    held = writer.postings(result.lines, result.provider)
+    held = writer.postings([*writer.record_lines(result.lines), *result.provider])
     changes = writer.claims_and_invoices(applied)
     if pending is not None:
         writer.insert_lines(pending, applied=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit import Actor, record, snapshot
-from app.claims.artefacts import ArtefactStore
 from app.context import AppContext
 from app.db.models import Claim, LedgerPosting, Patient, Payer, Remittance
 from app.errors import DomainError, NotFound, ValidationFailed
@@ -27,8 +26,7 @@ def rerun_matching(
     if accept_unbalanced:
         require(actor, Permission.APPROVE_WRITEOFF)
     with ctx.db.unit_of_work() as s:
-        store = ArtefactStore(ctx.paths.archive)
-        return apply_stored(s, ctx.clock, actor, store, remittance_id, accept_unbalanced=accept_unbalanced)
+        return apply_stored(s, ctx.clock, actor, remittance_id, accept_unbalanced=accept_unbalanced)
 
 
 def decide_writeoff(ctx: AppContext, actor: Actor, posting_id: int, *, approve: bool, reason: str = "") -> str:

@@ -71,20 +71,6 @@ def update_tuples(session: Session, table: Table, columns: Sequence[str], rows: 
     _run(session, table, sql, (*columns, "id"), rows)
 
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT every row (all with the same keys)."""
-    if rows:
-        columns = list(rows[0])
-        insert_tuples(session, table, columns, (tuple(r[c] for c in columns) for r in rows))
-
-
-def update_by_id(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE ... WHERE id = :id for every row (all with the same keys, one of them "id")."""
-    if rows:
-        columns = [k for k in rows[0] if k != "id"]
-        update_tuples(session, table, columns, ((*(r[c] for c in columns), r["id"]) for r in rows))
-
-
 def select_in(
     session: Session,
     sql: str,

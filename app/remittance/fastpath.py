@@ -61,7 +61,6 @@ class _AdjustmentRule(NamedTuple):
 _SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
 _APPLIED_TEXT = str(PostingKind.APPLIED_PAYMENT)
 _REVERSAL, _APPLIED, _OVERPAID = PostingKind.REVERSAL, PostingKind.APPLIED_PAYMENT, PostingKind.OVERPAYMENT
-_FLAGGED = (Outcome.UNDERPAYMENT, Outcome.OVERPAYMENT, Outcome.DENIAL)
 
 
 def money_str(minor: int, currency: str) -> str:
@@ -254,10 +253,6 @@ class Applied(NamedTuple):
     written_off: int  # routine write-offs (contractual, corrections)
     routine: int  # how many routine postings
     patient_ref: str | None  # the claim's patient (party of a patient's share)
-
-    @property
-    def needs_review(self) -> bool:
-        return self.outcome in _FLAGGED or any(p.needs_review or p.needs_approval for p in self.postings)
 
 
 class Unapplied(NamedTuple):

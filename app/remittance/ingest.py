@@ -156,7 +156,7 @@ def process_file(
                 continue
             rid, pending = stored
             ids.append(rid)
-            outcomes.append(apply_stored(s, ctx.clock, actor, store, rid, pending=pending, policy=policy))
+            outcomes.append(apply_stored(s, ctx.clock, actor, rid, pending=pending, policy=policy))
     file.status = "flagged" if any(o.status is RemittanceStatus.FLAGGED for o in outcomes) else "processed"
     lines = [o.message for o in outcomes]
     lines += [f"payment {t} was imported before from another file: skipped" for t in skipped]

@@ -25,7 +25,7 @@ def test_handed_over_lines_equal_the_stored_rows(world: World, monkeypatch: pyte
 
     def spy(*args: Any, pending: Pending | None = None, **kwargs: Any) -> Any:
         assert pending is not None
-        handed[args[4]] = pending.lines
+        handed[args[3]] = pending.lines
         return real(*args, pending=pending, **kwargs)
 
     monkeypatch.setattr(ingest, "apply_stored", spy)
